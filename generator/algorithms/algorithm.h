@@ -1,0 +1,63 @@
+// The Halide algorithms: pure math, no target code, no scheduling.
+//
+// build_algorithm(spec) returns the pipeline of one layer as a plain struct of Funcs and Vars that
+// schedules/ then schedules (see schedules/schedule.h). One file per kind implements it:
+//   conv.cpp (regular, with groups), pointwise.cpp (1x1), depthwise.cpp (with channel multiplier),
+//   dwsep.cpp (dw -> folded BN -> act -> pw -> folded BN -> act, fused).
+//
+// Conventions every algorithm follows, so that schedules can rely on them:
+//  - Internal Funcs are indexed (c, x, y, n): channel innermost, then width, height, batch.
+//  - `input` is the boundary-conditioned input (zero outside the image), indexed (c, x, y, n).
+//  - `output` is the Func compiled as the pipeline output; its argument order is the layout's
+//    memory order innermost first: NCHW -> output(x, y, c, n), NHWC -> output(c, x, y, n).
+//  - Every buffer has a fixed shape and dense strides (set on the ImageParams), so Halide
+//    specializes on the layer and checks callers.
+//  - Weights arrive packed as the runtime prepares them (generator/layer_spec.h kernel_args()):
+//    conv HWIO (Halide dims co, ci, kx, ky), pointwise IO (co, ci), depthwise HWC (c, kx, ky),
+//    biases C. BatchNorm is already folded into weights and biases.
+#pragma once
+
+#include "Halide.h"
+#include "layer_spec.h"
+
+#include <vector>
+
+namespace convgen {
+
+struct Algorithm {
+    LayerSpec spec;
+    std::vector<Halide::ImageParam> params;  // in kernel argument order (kernel_args(spec))
+    Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
+
+    Halide::Func input;   // (c, x, y, n), zero-padded view of the input buffer
+    Halide::Func conv;    // (c, x, y, n): pure init (bias or 0) + one update over `r`
+    Halide::RDom r;       // the reduction of `conv`
+    Halide::Func output;  // layout order (see above): activation of conv
+
+    // dwsep only: the depthwise stage, after folded BN and activation, (c, x, y, n), and its
+    // reduction. `conv` is then the pointwise stage that consumes it.
+    Halide::Func dw;
+    Halide::Func dw_acc;  // (c, x, y, n): init + update over `dw_r`
+    Halide::RDom dw_r;
+};
+
+Algorithm build_algorithm(const LayerSpec &spec);
+
+// One per kind (one file each); build_algorithm dispatches on spec.kind.
+Algorithm build_conv(const LayerSpec &spec);
+Algorithm build_pointwise(const LayerSpec &spec);
+Algorithm build_depthwise(const LayerSpec &spec);
+Algorithm build_dwsep(const LayerSpec &spec);
+
+// Shared pieces of the algorithms (common.cpp).
+// ImageParams for kernel_args(spec) minus the output, with fixed bounds and dense strides.
+std::vector<Halide::ImageParam> make_params(const LayerSpec &spec);
+// (c, x, y, n) view of the input param, zero outside [0,C) x [0,W) x [0,H).
+Halide::Func zero_padded_input(const LayerSpec &spec, const Halide::ImageParam &in,
+                               const Halide::Var &c, const Halide::Var &x, const Halide::Var &y,
+                               const Halide::Var &n);
+Halide::Expr activate(Halide::Expr v, Act act);
+// Defines alg.output from alg.conv with the activation in the layout's argument order.
+void define_output(Algorithm &alg);
+
+}  // namespace convgen

@@ -1,0 +1,269 @@
+// The convgen subcommands: info, generate, run, check, targets (see README.md, "Command line").
+// Bad input throws SpecError; main.cpp prints its one line and exits with status 2.
+#include "commands.h"
+
+#include "compile.h"
+#include "convgen/convgen.h"
+#include "layer_spec.h"
+#include "loader.h"
+#include "manifest.h"
+#include "npy.h"
+#include "reference.h"
+#include "targets.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace convgen {
+
+namespace {
+
+// Applies --set overrides by rewriting the layer's canonical text.
+LayerSpec with_overrides(const LayerSpec &s, const std::vector<std::string> &sets) {
+    if (sets.empty()) return s;
+    std::vector<std::pair<std::string, std::string>> kv;
+    std::istringstream in(to_text(s));
+    for (std::string item; std::getline(in, item, ',');) {
+        size_t eq = item.find('=');
+        kv.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+    }
+    for (const std::string &set : sets) {
+        std::istringstream items(set);
+        for (std::string item; std::getline(items, item, ',');) {
+            size_t eq = item.find('=');
+            if (eq == std::string::npos) throw SpecError("--set: '" + item + "' is not key=value");
+            std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+            auto it = std::find_if(kv.begin(), kv.end(), [&](const auto &p) { return p.first == key; });
+            if (it != kv.end()) it->second = value;
+            else kv.emplace_back(key, value);
+        }
+    }
+    LayerSpec out = layer_from_keyvalues(kv);
+    out.name = s.name;
+    return out;
+}
+
+std::vector<LayerSpec> load_layers(const LayerSource &src) {
+    if (src.layer.empty() == src.layers_file.empty()) throw SpecError("give exactly one of --layer or --layers");
+    std::vector<LayerSpec> layers = src.layer.empty() ? parse_layer_file(src.layers_file)
+                                                      : std::vector<LayerSpec>{parse_layer(src.layer)};
+    for (LayerSpec &s : layers) s = with_overrides(s, src.sets);
+    return layers;
+}
+
+std::string dims_str(const std::vector<int64_t> &shape) {
+    std::string s;
+    for (size_t i = 0; i < shape.size(); i++) s += (i ? "x" : "") + std::to_string(shape[i]);
+    return s;
+}
+
+nlohmann::json info_json(const LayerSpec &s) {
+    const Counts c = count(s);
+    const auto args = kernel_args(s);
+    return {{"name", s.name},
+            {"spec", to_text(s)},
+            {"input", {{"shape", args.front().shape}, {"layout", args.front().layout}}},
+            {"output", {{"shape", args.back().shape}, {"layout", args.back().layout}}},
+            {"params", c.params},
+            {"params_with_bias", c.params_with_bias},
+            {"macs", c.macs},
+            {"flops", c.flops},
+            {"bytes", c.bytes},
+            {"intensity", c.intensity}};
+}
+
+convgen_tensor host_tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
+    convgen_tensor t{};
+    t.data = data;
+    t.dtype = CONVGEN_F32;
+    t.ndim = int(shape.size());
+    for (size_t i = 0; i < shape.size() && i < CONVGEN_MAX_DIMS; i++) t.dims[i] = shape[i];
+    t.layout = layout;
+    t.device = CONVGEN_DEVICE_HOST;
+    return t;
+}
+
+// PyTorch state_dict tensors as the runtime's named tensors (4-D weights OIHW, vectors X).
+std::vector<convgen_named_tensor> named_tensors(NamedTensors &params) {
+    std::vector<convgen_named_tensor> out;
+    for (auto &[name, t] : params)
+        out.push_back({name.c_str(), host_tensor(t.data.data(), t.shape,
+                                                 t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+    return out;
+}
+
+void check_status(convgen_status st, const std::string &what) {
+    if (st != CONVGEN_OK) throw SpecError(what + ": " + convgen_last_error());
+}
+
+// Generates (or reuses) the kernels of `layers` for one target in `dir` and loads them.
+std::unique_ptr<LoadedBundle> build_and_load(const std::vector<LayerSpec> &layers, const ResolvedTarget &target,
+                                             const std::string &dir, bool verbose) {
+    GenerateOptions g;
+    g.out_dir = dir;
+    g.bundle = "convgen_kernels";
+    g.verbose = verbose;
+    generate(layers, {target}, g);
+    return std::make_unique<LoadedBundle>(dir);
+}
+
+std::string default_cache_dir() {
+    if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/convgen";
+    if (const char *h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/convgen";
+    return "/tmp/convgen-cache";
+}
+
+}  // namespace
+
+int cmd_info(const InfoOptions &o) {
+    const std::vector<LayerSpec> layers = load_layers(o.src);
+    if (o.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const LayerSpec &s : layers) out.push_back(info_json(s));
+        std::cout << (o.src.layer.empty() ? out : out[0]).dump(2) << "\n";
+        return 0;
+    }
+    for (const LayerSpec &s : layers) {
+        const Counts c = count(s);
+        const auto args = kernel_args(s);
+        if (!s.name.empty()) std::cout << "name:      " << s.name << "\n";
+        std::cout << "layer:     " << to_text(s) << "\n"
+                  << "input:     " << dims_str(args.front().shape) << " (" << args.front().layout << ")\n"
+                  << "output:    " << dims_str(args.back().shape) << " (" << args.back().layout << ")\n"
+                  << "params:    " << c.params << " (with bias " << c.params_with_bias << ")\n"
+                  << "MACs:      " << c.macs << "\n"
+                  << "FLOPs:     " << c.flops << "\n"
+                  << "bytes:     " << c.bytes << " (minimal: input, weights, biases, output)\n";
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.3f", c.intensity);
+        std::cout << "intensity: " << buf << " FLOP/byte\n\n";
+    }
+    return 0;
+}
+
+int cmd_generate(const GenerateCliOptions &o) {
+    const std::vector<LayerSpec> layers = load_layers(o.src);
+    const std::vector<ResolvedTarget> targets = resolve_targets(o.targets);
+    GenerateOptions g;
+    g.out_dir = o.out_dir;
+    g.bundle = o.bundle;
+    g.assembly = o.assembly;
+    g.stmt = o.stmt;
+    g.verbose = o.verbose;
+    for (char ch : g.bundle)
+        if (!std::isalnum((unsigned char)ch) && ch != '_')
+            throw SpecError("--bundle: '" + g.bundle + "' must be a C identifier (letters, digits, _)");
+    const GenerateResult r = generate(layers, targets, g);
+    int reused = 0;
+    for (const auto &k : r.kernels) reused += k.reused;
+    std::cout << "generated " << r.kernels.size() << " kernel(s) (" << reused << " reused) for " << targets.size()
+              << " target(s) into " << o.out_dir << " (manifest.json, lib" << g.bundle << ".a, convgen_registry.c)\n";
+    return 0;
+}
+
+int cmd_run(const RunOptions &o) {
+    const LayerSpec spec = parse_layer(o.layer);
+    const ResolvedTarget target = resolve_target(o.target);
+    // Read the user's data before compiling, so bad files fail fast.
+    Tensor input = read_npy(o.input);
+    NamedTensors params = read_npz(o.params);
+
+    const std::string key = kernel_key(spec, target.key);
+    const std::string dir = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/" + key;
+    auto bundle = build_and_load({spec}, target, dir, false);
+    const convgen_kernel *k = bundle->find(key);
+    if (!k) throw SpecError("run: kernel " + key + " missing from " + dir);
+    if (!convgen_kernel_supported(k)) throw SpecError("run: this CPU cannot run target " + target.string);
+
+    std::vector<convgen_named_tensor> named = named_tensors(params);
+    convgen_params *prepared = nullptr;
+    check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared), o.params);
+    const auto args = kernel_args(spec);
+    Tensor out{args.back().shape, {}};
+    int64_t elems = 1;
+    for (int64_t d : out.shape) elems *= d;
+    out.data.assign(size_t(elems), 0.f);
+    const convgen_layout layout = spec.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+    convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
+    convgen_tensor out_t = host_tensor(out.data.data(), out.shape, layout);
+    convgen_status st = convgen_run(k, prepared, &in_t, &out_t);
+    convgen_params_free(prepared);
+    check_status(st, o.input);
+    write_npy(o.output, out);
+    std::cerr << "ran " << key << ": " << o.input << " -> " << o.output << " (" << dims_str(out.shape) << ")\n";
+    return 0;
+}
+
+int cmd_check(const CheckOptions &o) {
+    const std::vector<LayerSpec> layers = load_layers(o.src);
+    const ResolvedTarget target = resolve_target(o.target);
+    auto bundle = build_and_load(layers, target, o.work_dir, o.verbose);
+
+    std::printf("convgen check: %zu layer(s), target %s (%s), Halide %s\n", layers.size(), target.key.c_str(),
+                target.string.c_str(), halide_version().c_str());
+    std::printf("%-6s %-9s %-16s %-16s %9s %10s %9s %10s %10s  %s\n", "layer", "kind", "input", "output", "MFLOP",
+                "median_us", "GFLOP/s", "max_err", "tol", "result");
+    int failed = 0, passed = 0;
+    for (const LayerSpec &spec : layers) {
+        const std::string key = kernel_key(spec, target.key);
+        const convgen_kernel *k = bundle->find(key);
+        const auto args = kernel_args(spec);
+        const Counts c = count(spec);
+        std::string result;
+        double median_us = 0;
+        Comparison cmp{};
+        if (!k || !convgen_kernel_supported(k)) {
+            result = "[SKIP] CPU lacks " + target.string;
+        } else {
+            Tensor input = random_input(spec, o.seed);
+            NamedTensors params = random_params(spec, o.seed + 1);
+            std::vector<convgen_named_tensor> named = named_tensors(params);
+            convgen_params *prepared = nullptr;
+            check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared), key);
+            std::vector<float> out(size_t(args.back().shape[0] * args.back().shape[1] * args.back().shape[2] *
+                                          args.back().shape[3]));
+            const convgen_layout layout = spec.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+            convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
+            convgen_tensor out_t = host_tensor(out.data(), args.back().shape, layout);
+            std::vector<double> times;
+            for (int i = 0; i < std::max(1, o.iterations); i++) {
+                auto t0 = std::chrono::steady_clock::now();
+                convgen_status st = convgen_run(k, prepared, &in_t, &out_t);
+                times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+                if (st != CONVGEN_OK) {
+                    convgen_params_free(prepared);
+                    check_status(st, key);
+                }
+            }
+            convgen_params_free(prepared);
+            std::sort(times.begin(), times.end());
+            median_us = times[times.size() / 2];
+            cmp = compare(out, reference_forward(spec, input, params), tolerance(spec));
+            result = cmp.ok ? "PASS" : "FAIL";
+        }
+        (result == "FAIL" ? failed : passed) += result == "PASS" || result == "FAIL";
+        std::printf("%-6s %-9s %-16s %-16s %9.2f %10.1f %9.1f %10.2e %10.2e  %s\n",
+                    spec.name.empty() ? "-" : spec.name.c_str(), to_string(spec.kind), dims_str(args.front().shape).c_str(),
+                    dims_str(args.back().shape).c_str(), c.flops / 1e6, median_us,
+                    median_us > 0 ? c.flops / median_us / 1e3 : 0.0, cmp.max_abs_err, cmp.tol, result.c_str());
+    }
+    std::printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+int cmd_targets() {
+    std::printf("%-12s %-32s %s\n", "key", "Halide target", "description");
+    for (const TargetRow &row : target_table()) std::printf("%-12s %-32s %s\n", row.key, row.halide, row.description);
+    std::printf("host resolves to: %s\n", resolve_target("host").key.c_str());
+    return 0;
+}
+
+}  // namespace convgen

@@ -1,0 +1,48 @@
+// The compile driver: layers x targets -> objects, headers, one runtime per architecture, a
+// static library bundling them, the registry source and manifest.json, in one output folder.
+//
+// Every file is written under a temporary name and renamed into place, so a failure leaves no
+// partial file. A kernel whose fingerprint (convgen binary, spec, target, outputs) matches the
+// existing manifest is reused, not recompiled.
+#pragma once
+
+#include "layer_spec.h"
+#include "schedule.h"
+#include "targets.h"
+
+#include <string>
+#include <vector>
+
+namespace convgen {
+
+struct GenerateOptions {
+    std::string out_dir;
+    std::string bundle = "convgen_kernels";  // lib<bundle>.a, convgen_register_<bundle>()
+    bool assembly = false;                   // also <key>.s
+    bool stmt = false;                       // also <key>.stmt
+    bool verbose = false;                    // one line per kernel on stderr
+};
+
+struct KernelRecord {
+    LayerSpec spec;
+    ResolvedTarget target;
+    std::string key;
+    std::string schedule;     // where its schedule came from: "tuned", "hand", "autoscheduler"
+    std::string fingerprint;  // what the kernel's files were made from
+    bool reused = false;
+    double compile_seconds = 0;
+};
+
+struct GenerateResult {
+    std::vector<KernelRecord> kernels;
+    std::vector<std::pair<std::string, std::string>> runtimes;  // (Halide target, object file)
+};
+
+GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,
+                        const GenerateOptions &options);
+
+// Files of one kernel in the output folder.
+inline std::string object_file(const std::string &key) { return key + ".o"; }
+inline std::string header_file(const std::string &key) { return key + ".h"; }
+
+}  // namespace convgen

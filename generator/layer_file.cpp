@@ -1,0 +1,106 @@
+// Layer files: a JSON array of layer objects (the --layer keys, plus "name"), or a TSV in the
+// format of shared/layers/suite.tsv (name kind N Cin H W Cout k stride pad dilation, where the
+// kinds conv | pw | dw | dws mean conv, pointwise, depthwise, dwsep with act=relu).
+// Errors name the file, the entry (index and name) and the field.
+#include "layer_spec.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace convgen {
+
+namespace {
+
+std::string json_scalar(const std::string &where, const std::string &key, const nlohmann::json &v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    if (v.is_number_float()) {
+        std::ostringstream o;
+        o << v.get<double>();
+        return o.str();
+    }
+    throw SpecError(where + ": key '" + key + "' has a " + v.type_name() + " value; expected a number or a string");
+}
+
+std::vector<LayerSpec> parse_json(const std::string &path, const std::string &text) {
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error &e) {
+        throw SpecError(path + ": invalid JSON: " + e.what());
+    }
+    if (!doc.is_array()) throw SpecError(path + ": expected a JSON array of layer objects, got " + doc.type_name());
+    std::vector<LayerSpec> layers;
+    for (size_t i = 0; i < doc.size(); i++) {
+        std::string where = path + ": layer " + std::to_string(i);
+        const auto &obj = doc[i];
+        if (!obj.is_object()) throw SpecError(where + " is a " + obj.type_name() + ", expected an object");
+        if (obj.contains("name") && obj["name"].is_string()) where += " (" + obj["name"].get<std::string>() + ")";
+        std::vector<std::pair<std::string, std::string>> kv;
+        for (auto it = obj.begin(); it != obj.end(); ++it) kv.emplace_back(it.key(), json_scalar(where, it.key(), it.value()));
+        try {
+            layers.push_back(layer_from_keyvalues(kv));
+        } catch (const SpecError &e) {
+            throw SpecError(where + ": " + e.what());
+        }
+    }
+    return layers;
+}
+
+std::vector<LayerSpec> parse_tsv(const std::string &path, const std::string &text) {
+    static const char *columns[] = {"name", "kind", "n", "c", "h", "w", "cout", "k", "stride", "pad", "dilation"};
+    std::vector<LayerSpec> layers;
+    std::istringstream in(text);
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); lineno++) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> f;
+        std::istringstream cells(line);
+        for (std::string cell; std::getline(cells, cell, '\t');) f.push_back(cell);
+        const std::string where = path + ":" + std::to_string(lineno);
+        if (f.size() != 11)
+            throw SpecError(where + ": expected 11 tab-separated columns (name kind N Cin H W Cout k stride pad dilation), got " +
+                            std::to_string(f.size()));
+        std::vector<std::pair<std::string, std::string>> kv;
+        for (int col = 0; col < 11; col++) kv.emplace_back(columns[col], f[col]);
+        const std::string kind = f[1];
+        if (kind == "pw") kv[1].second = "pointwise";
+        else if (kind == "dw") {
+            kv[1].second = "depthwise";
+            // The TSV gives Cout; depthwise derives it as c * multiplier.
+            int c = std::atoi(f[3].c_str()), cout = std::atoi(f[6].c_str());
+            if (c > 0 && cout % c == 0 && cout / c > 1) kv.emplace_back("multiplier", std::to_string(cout / c));
+        } else if (kind == "dws") {
+            kv[1].second = "dwsep";
+            kv.emplace_back("act", "relu");
+        } else if (kind != "conv") {
+            throw SpecError(where + ": kind '" + kind + "' is not one of conv | pw | dw | dws");
+        }
+        try {
+            layers.push_back(layer_from_keyvalues(kv));
+        } catch (const SpecError &e) {
+            throw SpecError(where + " (" + f[0] + "): " + e.what());
+        }
+    }
+    return layers;
+}
+
+}  // namespace
+
+std::vector<LayerSpec> parse_layer_file(const std::string &path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw SpecError(path + ": cannot open layer file");
+    std::stringstream buf;
+    buf << f.rdbuf();
+    const std::string text = buf.str();
+    size_t first = text.find_first_not_of(" \t\r\n");
+    std::vector<LayerSpec> layers = (first != std::string::npos && text[first] == '[') ? parse_json(path, text)
+                                                                                        : parse_tsv(path, text);
+    if (layers.empty()) throw SpecError(path + ": no layers in file");
+    return layers;
+}
+
+}  // namespace convgen

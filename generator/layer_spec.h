@@ -1,0 +1,91 @@
+// LayerSpec: one convolution layer, validated once, and everything derived from it.
+//
+// Entry points:
+//   parse_layer(text)            "kind=conv,c=3,h=8,..." (the CLI's --layer grammar, README)
+//   parse_layer_file(path)       a JSON array of such objects, or a suite.tsv file
+//   validate(spec)               throws SpecError naming the field and the value
+//   count(spec)                  output shape, params, MACs, FLOPs, bytes (DESIGN.md formulas)
+//   kernel_key(spec, target_key) the one name of a kernel: file stem, C symbol, registry key
+//
+// Every function here is pure C++ (no Halide), so the runtime, the tests and the CLI share it.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace convgen {
+
+// The table of kinds. Adding a kind: a row here, an algorithm file, a schedule per target.
+enum class Kind { Conv, Pointwise, Depthwise, Dwsep };
+enum class Act { None, Relu, Relu6 };
+enum class Layout { NCHW, NHWC };
+
+const char *to_string(Kind k);    // "conv", "pointwise", "depthwise", "dwsep"
+const char *to_string(Act a);     // "none", "relu", "relu6"
+const char *to_string(Layout l);  // "nchw", "nhwc"
+
+// Thrown for any invalid input; what() is one line naming the field and the value.
+struct SpecError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct LayerSpec {
+    std::string name;  // optional label from a layer file; not part of the key
+    Kind kind = Kind::Conv;
+    int n = 1, c = 0, h = 0, w = 0;  // input
+    int cout = 0;                    // output channels (depthwise: c * multiplier)
+    int kh = 1, kw = 1;
+    int sh = 1, sw = 1;
+    int pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
+    int dh = 1, dw = 1;  // dilation
+    int groups = 1;      // conv only
+    int multiplier = 1;  // depthwise only
+    bool bias = true;    // conv/pointwise/depthwise: a bias argument; dwsep: dw.bias/pw.bias given
+    Act act = Act::None; // dwsep: after both BN stages
+    Layout layout = Layout::NCHW;
+    float eps = 1e-5f;   // dwsep BatchNorm epsilon (used when folding, not in the kernel)
+
+    int out_c() const { return cout; }
+    int out_h() const { return (h + pad_t + pad_b - (dh * (kh - 1) + 1)) / sh + 1; }
+    int out_w() const { return (w + pad_l + pad_r - (dw * (kw - 1) + 1)) / sw + 1; }
+    // Channels of the depthwise stage (dwsep) or of the input (others).
+    int mid_c() const { return c * (kind == Kind::Depthwise ? multiplier : 1); }
+};
+
+// --- parsing (each validates and throws SpecError) ---
+LayerSpec parse_layer(const std::string &text);
+std::vector<LayerSpec> parse_layer_file(const std::string &path);
+// One JSON object's keys are the same as the text grammar's; values may be numbers or strings.
+LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::string>> &kv);
+void validate(const LayerSpec &s);
+// The canonical text form: parse_layer(to_text(s)) == s.
+std::string to_text(const LayerSpec &s);
+
+// --- counting (DESIGN.md) ---
+struct Counts {
+    int64_t out_n, out_c, out_h, out_w;
+    int64_t params;            // weights only (dwsep: dw + pw weights)
+    int64_t params_with_bias;  // plus the kernel's bias vectors
+    int64_t macs;
+    int64_t flops;             // 2 * macs
+    int64_t bytes;             // minimal: input + weights + biases + output, 4 bytes each (f32)
+    double intensity;          // flops / bytes
+};
+Counts count(const LayerSpec &s);
+
+// --- names ---
+// e.g. dwsep_f32_n1c32h112w112_o64_k3s1p1d1_relu_nhwc__x86_avx512 (grammar in README.md)
+std::string kernel_key(const LayerSpec &s, const std::string &target_key);
+
+// --- kernel arguments: one place that says what a kernel of this spec takes ---
+struct ArgInfo {
+    std::string name;            // "input", "weight", "bias", "dw_weight", ..., "output"
+    std::string layout;          // memory layout, outermost first: "NCHW", "HWIO", "C", ...
+    std::vector<int64_t> shape;  // in that layout's order, outermost first
+    bool is_output = false;
+};
+std::vector<ArgInfo> kernel_args(const LayerSpec &s);
+
+}  // namespace convgen

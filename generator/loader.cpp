@@ -1,0 +1,111 @@
+// LoadedBundle (see loader.h).
+#include "loader.h"
+
+#include "layer_spec.h"
+#include "manifest.h"
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <filesystem>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace convgen {
+
+struct LoadedBundle::Entry {
+    std::string key, target;
+    std::vector<std::string> names, layouts;  // storage for args[i].name / .layout
+    std::vector<convgen_arg_info> args;
+    convgen_kernel kernel{};
+};
+
+namespace {
+
+std::string quote(const std::string &s) {
+    std::string q = "'";
+    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return q + "'";
+}
+
+int enum_index(const std::string &value, std::initializer_list<const char *> names) {
+    int i = 0;
+    for (const char *n : names) {
+        if (value == n) return i;
+        i++;
+    }
+    throw SpecError("manifest: unknown value '" + value + "'");
+}
+
+}  // namespace
+
+LoadedBundle::LoadedBundle(const std::string &dir) {
+    manifest_ = read_manifest(dir);
+    const fs::path lib = fs::path(dir) / manifest_.value("library", "");
+    const fs::path so = fs::path(dir) / (manifest_.value("bundle", "kernels") + ".so");
+    // Relink when the bundle is newer than the shared object (or it does not exist yet).
+    std::error_code ec;
+    if (!fs::exists(so) || fs::last_write_time(so, ec) < fs::last_write_time(lib, ec)) {
+        const char *cc = std::getenv("CC");
+        const std::string tmp = so.string() + ".tmp." + std::to_string(getpid());
+        const std::string cmd = std::string(cc && *cc ? cc : "cc") + " -shared -Wl,-Bsymbolic -o " + quote(tmp) +
+                                " -Wl,--whole-archive " + quote(lib.string()) +
+                                " -Wl,--no-whole-archive -lpthread -ldl -lm 2>&1";
+        if (std::system(cmd.c_str()) != 0) {
+            fs::remove(tmp, ec);
+            throw SpecError("loader: linking " + lib.string() + " failed: " + cmd);
+        }
+        fs::rename(tmp, so);
+    }
+    handle_ = dlopen(fs::absolute(so).c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle_) throw SpecError(std::string("loader: dlopen failed: ") + dlerror());
+    auto set_handler = reinterpret_cast<convgen_set_error_handler_fn>(dlsym(handle_, "halide_set_error_handler"));
+
+    for (const auto &k : manifest_["kernels"]) {
+        auto e = std::make_unique<Entry>();
+        e->key = k["key"];
+        e->target = k["target"];
+        for (const auto &a : k["args"]) {
+            e->names.push_back(a["name"]);
+            e->layouts.push_back(a["layout"]);
+        }
+        for (size_t i = 0; i < e->names.size(); i++) {
+            convgen_arg_info info{};
+            const auto &shape = k["args"][i]["shape"];
+            info.name = e->names[i].c_str();
+            info.layout = e->layouts[i].c_str();
+            info.ndim = int(shape.size());
+            for (size_t d = 0; d < shape.size() && d < CONVGEN_MAX_DIMS; d++) info.shape[d] = shape[d];
+            e->args.push_back(info);
+        }
+        const auto &l = k["layer"];
+        convgen_layer &L = e->kernel.layer;
+        L.kind = convgen_kind(enum_index(l["kind"], {"conv", "pointwise", "depthwise", "dwsep"}));
+        L.n = l["n"], L.c = l["c"], L.h = l["h"], L.w = l["w"], L.cout = l["cout"], L.kh = l["kh"], L.kw = l["kw"];
+        L.sh = l["sh"], L.sw = l["sw"], L.pad_t = l["pad"][0], L.pad_l = l["pad"][1], L.pad_b = l["pad"][2];
+        L.pad_r = l["pad"][3], L.dh = l["dh"], L.dw = l["dw"], L.groups = l["groups"], L.multiplier = l["multiplier"];
+        L.bias = l["bias"].get<bool>();
+        L.act = convgen_act(enum_index(l["act"], {"none", "relu", "relu6"}));
+        L.layout = convgen_layout(enum_index(l["layout"], {"nchw", "nhwc"}));
+        e->kernel.key = e->key.c_str();
+        e->kernel.target = e->target.c_str();
+        e->kernel.num_args = int(e->args.size());
+        e->kernel.args = e->args.data();
+        e->kernel.argv_fn = reinterpret_cast<int (*)(void **)>(dlsym(handle_, (e->key + "_argv").c_str()));
+        e->kernel.set_error_handler = set_handler;
+        if (!e->kernel.argv_fn) throw SpecError("loader: " + so.string() + " has no symbol " + e->key + "_argv");
+        entries_.push_back(std::move(e));
+    }
+}
+
+// The library stays loaded: Halide's runtime keeps worker threads parked inside its code, so
+// unmapping it while the process runs would pull the code out from under them.
+LoadedBundle::~LoadedBundle() = default;
+
+const convgen_kernel *LoadedBundle::find(const std::string &key) const {
+    for (const auto &e : entries_)
+        if (e->key == key) return &e->kernel;
+    return nullptr;
+}
+
+}  // namespace convgen

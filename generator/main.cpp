@@ -1,0 +1,81 @@
+// convgen: the command-line tool. Parses arguments (CLI11) into the options of commands.h.
+// Exit status: 0 success, 1 a check failed or an internal error, 2 bad input (one line on stderr).
+#include "commands.h"
+#include "layer_spec.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+namespace {
+
+void add_layer_source(CLI::App *cmd, convgen::LayerSource &src) {
+    cmd->add_option("--layer", src.layer, "one layer: key=value,... (see README, Layer grammar)");
+    cmd->add_option("--layers", src.layers_file, "a layer file: JSON array of layer objects, or a suite .tsv");
+    cmd->add_option("--set", src.sets, "key=value,... overriding every layer (e.g. layout=nhwc)");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    CLI::App app{"convgen: ahead-of-time generator of fixed-shape convolution kernels (Halide)"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("convgen ") + CONVGEN_VERSION);
+
+    convgen::InfoOptions info;
+    auto *c_info = app.add_subcommand("info", "print a layer's output shape, parameters, MACs, FLOPs, bytes");
+    add_layer_source(c_info, info.src);
+    c_info->add_flag("--json", info.json, "print JSON");
+
+    convgen::GenerateCliOptions gen;
+    auto *c_gen = app.add_subcommand("generate", "emit kernels (objects, headers, bundle library, manifest)");
+    add_layer_source(c_gen, gen.src);
+    c_gen->add_option("--target", gen.targets, "Halide target(s), comma-separated (default host)");
+    c_gen->add_option("-o,--output", gen.out_dir, "output folder (default generated)");
+    c_gen->add_option("--bundle", gen.bundle, "bundle name: lib<name>.a, convgen_register_<name>()");
+    c_gen->add_flag("--assembly", gen.assembly, "also write <key>.s");
+    c_gen->add_flag("--stmt", gen.stmt, "also write <key>.stmt (Halide's lowered code)");
+    c_gen->add_flag("-v,--verbose", gen.verbose, "one line per kernel");
+
+    convgen::RunOptions run;
+    auto *c_run = app.add_subcommand("run", "generate (or reuse) one kernel and run it on .npy/.npz data");
+    c_run->add_option("--layer", run.layer, "the layer: key=value,...")->required();
+    c_run->add_option("--target", run.target, "Halide target (default host)");
+    c_run->add_option("--input", run.input, "input .npy in the layer's layout")->required();
+    c_run->add_option("--params", run.params, "parameters .npz with PyTorch state_dict names")->required();
+    c_run->add_option("--output", run.output, "output .npy to write")->required();
+    c_run->add_option("--cache", run.cache_dir, "where kernels are kept (default ~/.cache/convgen)");
+
+    convgen::CheckOptions check;
+    auto *c_check = app.add_subcommand("check", "generate kernels for layers, run each against the double reference");
+    add_layer_source(c_check, check.src);
+    c_check->add_option("--target", check.target, "Halide target (default host)");
+    c_check->add_option("--work", check.work_dir, "output folder for the kernels (default generated/check)");
+    c_check->add_option("--iterations", check.iterations, "timed runs per layer (median reported)");
+    c_check->add_option("--seed", check.seed, "seed of the random inputs and parameters");
+    c_check->add_flag("-v,--verbose", check.verbose, "one line per kernel compiled");
+
+    app.add_subcommand("targets", "list the named targets and what host resolves to");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+    try {
+        if (*c_info) return convgen::cmd_info(info);
+        if (*c_gen) return convgen::cmd_generate(gen);
+        if (*c_run) return convgen::cmd_run(run);
+        if (*c_check) {
+            if (check.src.layer.empty() && check.src.layers_file.empty()) check.src.layers_file = CONVGEN_DEFAULT_LAYERS;
+            return convgen::cmd_check(check);
+        }
+        return convgen::cmd_targets();
+    } catch (const convgen::SpecError &e) {
+        std::cerr << "convgen: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception &e) {
+        std::cerr << "convgen: internal error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,27 @@
+// Scheduling: turns an Algorithm (generator/algorithms/algorithm.h) into fast code for a target.
+//
+// apply_schedule() is the one place that chooses where a schedule comes from, in this order:
+//   1. a tuned record for (kernel key, target, Halide version)   [not yet: see README, Tuning]
+//   2. the hand schedule of the target's family (schedules/<family>/<kind>.cpp)
+//   3. Halide's autoscheduler, for a family without hand schedules
+// Nothing else branches on that. Schedules never compute: they only schedule the struct's Funcs.
+#pragma once
+
+#include "Halide.h"
+#include "algorithms/algorithm.h"
+
+namespace convgen {
+
+enum class ScheduleSource { Tuned, Hand, Autoscheduler };
+const char *to_string(ScheduleSource s);
+
+ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target);
+
+namespace x86 {
+void schedule_conv(Algorithm &alg, const Halide::Target &t);
+void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
+void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
+void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
+}  // namespace x86
+
+}  // namespace convgen
