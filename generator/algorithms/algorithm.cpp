@@ -1,0 +1,16 @@
+// build_algorithm: the one dispatch from a layer's kind to the file that builds its math.
+#include "algorithm.h"
+
+namespace convgen {
+
+Algorithm build_algorithm(const LayerSpec &spec) {
+    switch (spec.kind) {
+    case Kind::Conv: return build_conv(spec);
+    case Kind::Pointwise: return build_pointwise(spec);
+    case Kind::Depthwise: return build_depthwise(spec);
+    case Kind::Dwsep: return build_dwsep(spec);
+    }
+    throw SpecError(std::string("algorithm: unknown kind ") + std::to_string(int(spec.kind)));
+}
+
+}  // namespace convgen

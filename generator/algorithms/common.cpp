@@ -1,0 +1,98 @@
+// Shared pieces of the algorithms: the kernel's ImageParams, the zero-padded input view, the
+// activation and the layout-ordered output Func.
+//
+// Entry points (declared in algorithm.h): make_params, zero_padded_input, activate, define_output.
+// Everything here is pure math; nothing reads a Target.
+#include "algorithm.h"
+
+namespace convgen {
+
+using namespace Halide;
+
+std::vector<ImageParam> make_params(const LayerSpec &spec) {
+    std::vector<ImageParam> params;
+    for (const ArgInfo &a : kernel_args(spec)) {
+        if (a.is_output) continue;
+        // ArgInfo shapes are outermost-first; Halide dims are innermost-first.
+        const int dims = int(a.shape.size());
+        ImageParam p(Float(32), dims, a.name);
+        Region estimates;
+        int stride = 1;
+        for (int d = 0; d < dims; d++) {
+            const int extent = int(a.shape[dims - 1 - d]);
+            p.dim(d).set_bounds(0, extent).set_stride(stride);
+            estimates.push_back(Range(0, extent));
+            stride *= extent;
+        }
+        p.set_estimates(estimates);
+        params.push_back(p);
+    }
+    return params;
+}
+
+Func zero_padded_input(const LayerSpec &spec, const ImageParam &in, const Var &c, const Var &x,
+                       const Var &y, const Var &n) {
+    const bool nchw = spec.layout == Layout::NCHW;
+    // The largest input coordinate any output reads; when no read leaves the image the boundary
+    // condition is vacuous and the select it costs in inner loops is left out.
+    const int max_x = (spec.out_w() - 1) * spec.sw + (spec.kw - 1) * spec.dw - spec.pad_l;
+    const int max_y = (spec.out_h() - 1) * spec.sh + (spec.kh - 1) * spec.dh - spec.pad_t;
+    const bool inside = spec.pad_l == 0 && spec.pad_t == 0 && max_x < spec.w && max_y < spec.h;
+
+    Func src = in;
+    if (!inside) {
+        // Only the spatial dims are bounded: channels and batch are never read out of range.
+        Region spatial(4);
+        if (nchw) {
+            spatial[0] = Range(0, spec.w);
+            spatial[1] = Range(0, spec.h);
+        } else {
+            spatial[1] = Range(0, spec.w);
+            spatial[2] = Range(0, spec.h);
+        }
+        src = BoundaryConditions::constant_exterior(in, 0.0f, spatial);
+    }
+    Func f("input_padded");
+    if (nchw)
+        f(c, x, y, n) = src(x, y, c, n);
+    else
+        f(c, x, y, n) = src(c, x, y, n);
+    return f;
+}
+
+Expr activate(Expr v, Act act) {
+    switch (act) {
+    case Act::None: return v;
+    case Act::Relu: return max(v, 0.0f);
+    case Act::Relu6: return clamp(v, 0.0f, 6.0f);
+    }
+    return v;
+}
+
+void define_output(Algorithm &alg) {
+    const LayerSpec &s = alg.spec;
+    const bool nchw = s.layout == Layout::NCHW;
+    Func out("output");
+    const Var &c = alg.c, &x = alg.x, &y = alg.y, &n = alg.n;
+    const Expr v = activate(alg.conv(c, x, y, n), s.act);
+    if (nchw)
+        out(x, y, c, n) = v;
+    else
+        out(c, x, y, n) = v;
+
+    // Fixed shape, dense strides, innermost first in the layout's order.
+    const int extents_nchw[4] = {s.out_w(), s.out_h(), s.cout, s.n};
+    const int extents_nhwc[4] = {s.cout, s.out_w(), s.out_h(), s.n};
+    const int *e = nchw ? extents_nchw : extents_nhwc;
+    Region estimates;
+    int stride = 1;
+    for (int d = 0; d < 4; d++) {
+        out.output_buffer().dim(d).set_bounds(0, e[d]).set_stride(stride);
+        estimates.push_back(Range(0, e[d]));
+        stride *= e[d];
+    }
+    out.set_estimates(estimates);
+    alg.output = out;
+}
+
+}  // namespace convgen

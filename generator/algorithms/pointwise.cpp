@@ -1,0 +1,28 @@
+// The pointwise (1x1) convolution: channel mixing; stride and padding are honoured.
+//
+//   out(co, x, y, n) = act(bias[co] + sum_{ci < C} weight(co, ci) * in(ci, x*sw - pad_l, y*sh - pad_t, n))
+#include "algorithm.h"
+
+namespace convgen {
+
+using namespace Halide;
+
+Algorithm build_pointwise(const LayerSpec &spec) {
+    Algorithm a;
+    a.spec = spec;
+    a.params = make_params(spec);
+    // Arguments: input, weight [C][Cout] (Halide dims co, ci), bias [Cout]?
+    const ImageParam &in = a.params[0], &weight = a.params[1];
+    const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
+
+    a.input = zero_padded_input(spec, in, c, x, y, n);
+    a.r = RDom({{0, spec.c}}, "r");
+    a.conv = Func("conv");
+    a.conv(c, x, y, n) = spec.bias ? a.params[2](c) : Expr(0.0f);
+    a.conv(c, x, y, n) += weight(c, a.r.x) *
+                          a.input(a.r.x, x * spec.sw - spec.pad_l, y * spec.sh - spec.pad_t, n);
+    define_output(a);
+    return a;
+}
+
+}  // namespace convgen

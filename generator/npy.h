@@ -1,0 +1,69 @@
+// .npy and .npz files: the tensors (inputs, PyTorch state_dict parameters, outputs) that the
+// CLI, the numerical tests and the benchmark exchange with numpy/PyTorch.
+//
+// Entry points:
+//   read_npy(path) / write_npy(path, t)      one array, numpy format versions 1.0, 2.0, 3.0
+//   read_npz(path) / write_npz(path, ts)     a zip of "name.npy" entries (np.savez/_compressed)
+//   parse_npy(bytes) / serialize_npy(t)      the same without files
+//   parse_npz(bytes) / serialize_npz(ts)
+//
+// What is accepted on reading: dtype float32 '<f4'; float64 '<f8' is converted to float32
+// (rounded to nearest) because np.random and torch.double produce it easily and every kernel
+// here is f32; C order only (fortran_order True is an error: we never silently transpose).
+// .npz entries may be STORED (np.savez) or DEFLATE (np.savez_compressed), may carry zip64 extra
+// fields (np.savez writes them with force_zip64), and are found through the central directory;
+// every entry's CRC32 is checked. Any problem throws SpecError with one line that names the
+// file (and the entry) and the bad value, e.g.
+//   "x.npy: dtype '<i8' is not supported (expected float32 '<f4')"
+//   "x.npy: data is truncated: 24 of 96 bytes"
+//   "w.npz: entry 'bias.npy': CRC32 mismatch (stored 0x1234abcd, computed 0x89abcdef)"
+//
+// Writing: float32 little-endian, version 1.0 header (2.0 only if the header would not fit),
+// padded to 64 bytes exactly as numpy writes it. write_npz writes STORED entries (no zip64:
+// entries and archive must stay under 4 GiB). Writes are atomic: the bytes go to
+// "<path>.tmp.<pid>" which is renamed over <path>; on any failure the temporary is removed and
+// <path> is left as it was.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "layer_spec.h"  // SpecError
+
+namespace convgen {
+
+// A dense float32 array in row-major (C) order. shape {} is a 0-d array holding one value.
+struct Tensor {
+    std::vector<int64_t> shape;
+    std::vector<float> data;
+
+    // Product of shape (1 for 0-d). Does not check data.size().
+    int64_t numel() const;
+};
+
+// Named arrays; the names are the .npz entry names without ".npy" (e.g. "weight", "bn1.bias").
+using NamedTensors = std::map<std::string, Tensor>;
+
+// "(2, 3)" style text of a shape, as used in error messages: "(4,3,3,3)", "()", "(5,)".
+std::string shape_str(const std::vector<int64_t> &shape);
+
+// --- files ---
+Tensor read_npy(const std::string &path);
+NamedTensors read_npz(const std::string &path);
+void write_npy(const std::string &path, const Tensor &t);
+void write_npz(const std::string &path, const NamedTensors &tensors);
+
+// --- in memory; `what` names the source in error messages (a file name, "<memory>") ---
+Tensor parse_npy(const std::string &bytes, const std::string &what = "<memory>");
+NamedTensors parse_npz(const std::string &bytes, const std::string &what = "<memory>");
+std::string serialize_npy(const Tensor &t);
+std::string serialize_npz(const NamedTensors &tensors);
+
+// Reads a whole file (SpecError "path: cannot open: <reason>" if it cannot) and writes one
+// atomically (temporary + rename, as above). Shared by the npy/npz functions.
+std::string read_file_bytes(const std::string &path);
+void write_file_atomic(const std::string &path, const std::string &bytes);
+
+}  // namespace convgen

@@ -1,0 +1,43 @@
+// x86 (AVX2 / AVX-512) hand schedule of the regular convolution.
+//
+// Reasoning: conv is compute bound (R1: 2 * 56*56*64*64*9 = 231 MFLOP on 0.8 MB of input), so
+// the schedule is a register-blocked GEMM micro-kernel (schedules/x86/common.h):
+//  - NHWC: accumulators = cw vectors of output channels x tx output columns (AVX-512: 4 x 6 =
+//    24 of 32 zmm; AVX2: 2 x 6 = 12 of 16 ymm). Each step of the reduction (ci innermost, then
+//    kx, ky: contiguous input channels) loads cw weight vectors and broadcasts tx input values.
+//  - NCHW: accumulators = xw x-vectors x ty rows x tc output channels; the reduction runs kx,
+//    ky, ci (kx innermost: neighbouring input addresses), tc weight broadcasts per step.
+//  - The zero-padded input is materialised once (root, parallel) when the layer reads padding,
+//    so the inner loop is a plain load instead of a clamp + select; it costs one pass over the
+//    input, small next to C_out*k*k FMAs per input value.
+//  - Rows run in parallel on both cores.
+// Measured (Zen4, 2 threads, JIT): see the report table in README / bench.
+#include "common.h"
+#include "schedule.h"
+
+namespace convgen {
+namespace x86 {
+
+void schedule_conv(Algorithm &a, const Target &t) {
+    const LayerSpec &s = a.spec;
+    const TargetFacts f = target_facts(t);
+    const bool nhwc = s.layout == Layout::NHWC;
+    if (reads_padding(s)) {
+        // Store the padded copy in the layout's order, vectorized along its innermost dim.
+        a.input.compute_root();
+        if (nhwc) {
+            vectorize_if(a.input, a.c, pick_vector(f.f32_lanes(), s.c));
+        } else {
+            a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
+            vectorize_if(a.input, a.x, pick_vector(f.f32_lanes(), s.w));
+        }
+        a.input.parallel(nhwc ? a.y : a.c);
+    }
+    if (nhwc)
+        schedule_gemm_nhwc(a, t, {a.r[0], a.r[1], a.r[2]}, s.out_h());
+    else
+        schedule_gemm_nchw(a, t, {a.r[1], a.r[2], a.r[0]}, s.out_h(), false);
+}
+
+}  // namespace x86
+}  // namespace convgen

@@ -1,0 +1,35 @@
+// x86 (AVX2 / AVX-512) hand schedule of the pointwise (1x1) convolution.
+//
+// Reasoning: pointwise is a GEMM (pixels x C_in) * (C_in x C_out), compute bound for the suite's
+// channel counts, so it uses the same register-blocked micro-kernels as conv
+// (schedules/x86/common.h): NHWC holds cw channel vectors x tx columns, NCHW xw x-vectors x ty
+// rows x tc channels, with the C_in reduction outside the register tile. Without padding the
+// input is read directly; with padding the zero-padded copy is made once.
+#include "common.h"
+#include "schedule.h"
+
+namespace convgen {
+namespace x86 {
+
+void schedule_pointwise(Algorithm &a, const Target &t) {
+    const LayerSpec &s = a.spec;
+    const TargetFacts f = target_facts(t);
+    const bool nhwc = s.layout == Layout::NHWC;
+    if (reads_padding(s)) {
+        a.input.compute_root();
+        if (nhwc) {
+            vectorize_if(a.input, a.c, pick_vector(f.f32_lanes(), s.c));
+        } else {
+            a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
+            vectorize_if(a.input, a.x, pick_vector(f.f32_lanes(), s.w));
+        }
+        a.input.parallel(nhwc ? a.y : a.c);
+    }
+    if (nhwc)
+        schedule_gemm_nhwc(a, t, {a.r.x}, s.out_h());
+    else
+        schedule_gemm_nchw(a, t, {a.r.x}, s.out_h(), false);
+}
+
+}  // namespace x86
+}  // namespace convgen

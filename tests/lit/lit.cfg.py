@@ -1,0 +1,23 @@
+# lit configuration: every *.test here runs its RUN lines in a shell, with these substitutions:
+#   %convgen  the built tool        %python  the project's venv Python (numpy)
+#   %S        this test's folder    %t       a scratch path for this test
+#   %src      the project root    %status CMD  runs CMD, prints its output then "exit=N"
+# FileCheck and not come from LLVM's tools (llvm-14-tools).
+import os
+import lit.formats
+
+config.name = "convgen"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(os.path.dirname(config.convgen), "tests", "lit", "out")
+config.substitutions.append(("%convgen", config.convgen))
+config.substitutions.append(("%python", config.python))
+config.substitutions.append(("%src", config.source_root))
+config.substitutions.append(("%status", "sh " + os.path.join(os.path.dirname(__file__), "Inputs", "status.sh")))
+config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, os.environ.get("PATH", "")])
+# Kernels that `convgen run` builds are cached per test, never in the user's home.
+config.environment["HOME"] = config.test_exec_root
+for var in ("CC", "TMPDIR"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
