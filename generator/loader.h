@@ -24,6 +24,8 @@ public:
     // NULL when the folder has no kernel with that key.
     const convgen_kernel *find(const std::string &key) const;
     const nlohmann::json &manifest() const { return manifest_; }
+    // The dlopen handle of the bundle's shared object (e.g. to dlsym halide_set_num_threads).
+    void *handle() const { return handle_; }
 
 private:
     struct Entry;

@@ -46,13 +46,19 @@ void put_u32(std::string &b, uint32_t v) {
     for (int i = 0; i < 4; i++) b.push_back(char((v >> (8 * i)) & 0xff));
 }
 
-// A value from a file, quoted for a one-line message: control bytes become '?', long values
-// are cut (a corrupt header may hold anything).
+// A value from a file, quoted for a one-line message: bytes outside printable ASCII become
+// \xNN, long values are cut (a corrupt header may hold anything).
 std::string quoted(const std::string &v) {
     std::string out = "'";
     for (size_t i = 0; i < v.size() && i < 60; i++) {
         unsigned char ch = uint8_t(v[i]);
-        out.push_back(ch < 0x20 || ch == 0x7f ? '?' : char(ch));
+        if (ch < 0x20 || ch >= 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+            out += buf;
+        } else {
+            out.push_back(char(ch));
+        }
     }
     if (v.size() > 60) out += "...";
     return out + "'";

@@ -10,6 +10,8 @@
 //  - NCHW: vectors over x, a tile of xw x-vectors x ty rows; the padded plane of one channel
 //    (k-1 more rows and columns, ~50 KB at 112x112) is copied once per channel so the inner loop
 //    has no selects; channels run in parallel.
+// Measured (Zen4 2 shared cores, JIT, avx512_zen4): D1 112x112x32 NHWC 0.073 ms (~98 GFLOP/s),
+// NCHW ~63; small planes (D3/D4, NCHW) ~23 GFLOP/s: per-channel overhead dominates there.
 #include "common.h"
 #include "schedule.h"
 

@@ -11,6 +11,8 @@
 //  - NCHW: dw stored x-innermost (the pointwise loads x-vectors of it), vectorized over x; the
 //    padded input rows of one channel are copied per block and channel. Pointwise channel blocks
 //    are outside the rows of the block, so a block's weights (tc x C) stay in L1.
+// Measured (Zen4 2 shared cores, JIT, avx512_zen4): S2 56x56 128->128 NHWC 0.8-1.1 ms
+// (~95-138 GFLOP/s); S4 7x7 1024->1024 NCHW ~40 GFLOP/s (weight-streaming bound).
 #include "common.h"
 #include "schedule.h"
 

@@ -5,6 +5,7 @@
 // (schedules/x86/common.h): NHWC holds cw channel vectors x tx columns, NCHW xw x-vectors x ty
 // rows x tc channels, with the C_in reduction outside the register tile. Without padding the
 // input is read directly; with padding the zero-padded copy is made once.
+// Measured (Zen4 2 shared cores, JIT, avx512_zen4): P1-P3 NHWC ~107 GFLOP/s, NCHW 73-106.
 #include "common.h"
 #include "schedule.h"
 

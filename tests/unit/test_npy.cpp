@@ -226,7 +226,9 @@ void write_raw(const std::string &path, const std::string &b) {
 void expect_same(const Tensor &a, const Tensor &b) {
     EXPECT_EQ(a.shape, b.shape);
     ASSERT_EQ(a.data.size(), b.data.size());
-    EXPECT_EQ(0, std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(float)));
+    if (!a.data.empty()) {
+        EXPECT_EQ(0, std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(float)));
+    }
 }
 
 // The SpecError message of f(), or "" if it did not throw one.
@@ -289,6 +291,7 @@ TEST(Npy, RoundTripNpz) {
 
 TEST(Npy, LargeHeaderUsesVersion2) {
     // A shape whose header does not fit 65535 bytes needs format 2.0 (4-byte header length).
+    // numpy caps ndim at 64, so only this artificial shape reaches the path.
     Tensor t;
     t.shape.assign(25000, 1);
     t.data = {3.5f};
@@ -374,7 +377,7 @@ TEST(NpyErrors, TrailingData) {
 
 TEST(NpyErrors, BadMagic) {
     EXPECT_THAT(error_of([] { parse_npy("PK\x03\x04 not numpy at all", "x.npy"); }),
-                HasSubstr("x.npy: bad magic 'PK??"));
+                HasSubstr("x.npy: bad magic 'PK\\x03\\x04 n'"));
     EXPECT_THAT(error_of([] { parse_npy("", "x.npy"); }), HasSubstr("x.npy: bad magic ''"));
 }
 
@@ -396,7 +399,7 @@ std::string with_header(const std::string &dict, const std::string &data = "") {
 
 TEST(NpyErrors, BadHeader) {
     EXPECT_THAT(error_of([] { parse_npy(with_header("not a dict"), "x.npy"); }),
-                HasSubstr("x.npy: bad header 'not a dict?'"));
+                HasSubstr("x.npy: bad header 'not a dict\\x0a'"));
     EXPECT_EQ(error_of([] { parse_npy(with_header("{'descr': '<f4', 'shape': (1,), }"), "x.npy"); }),
               "x.npy: bad header: missing key 'fortran_order'");
     EXPECT_THAT(error_of([] { parse_npy(with_header("{'descr': '<f4', 'fortran_order': Maybe, 'shape': ()}"), "x.npy"); }),
@@ -492,7 +495,7 @@ TEST(NpzErrors, NotAZip) {
     EXPECT_THAT(error_of([] { parse_npz("", "w.npz"); }), HasSubstr("w.npz: not a zip archive"));
 }
 
-TEST(NpzErrors, EntryNotNpyAndBadEntryNamed) {
+TEST(NpzErrors, EntryNotNpy) {
     std::string b = serialize_npz({{"a", make({2})}});
     // Rename the entry "a.npy" -> "a.txt" in both headers (the CRC covers data only).
     for (size_t at; (at = b.find("a.npy")) != std::string::npos;) b.replace(at, 5, "a.txt");
