@@ -497,7 +497,8 @@ std::vector<ZipEntry> read_central_directory(const std::string &b, const std::st
 std::string entry_bytes(const std::string &b, const ZipEntry &e, uint64_t cd_start, const std::string &ewhat) {
     if (e.flags & 0x1) fail(ewhat, "is encrypted");
     if (e.method != 0 && e.method != 8)
-        fail(ewhat, "compression method " + std::to_string(e.method) + " is not supported (expected 0 STORED or 8 DEFLATE)");
+        fail(ewhat, "compression method " + std::to_string(e.method) +
+                        " is not supported (expected 0 STORED or 8 DEFLATE)");
     if (e.offset > b.size() || b.size() - e.offset < 30 || load_u32(b, size_t(e.offset)) != kLocalSig)
         fail(ewhat, "bad local header at offset " + std::to_string(e.offset));
     // The local header's name/extra lengths may differ from the central directory's (numpy's
@@ -559,7 +560,8 @@ std::string serialize_npz(const NamedTensors &tensors) {
     // STORED entries, no data descriptors, no zip64: the plainest zip that numpy (and unzip)
     // read. Time 00:00, date 1980-01-01 so that equal inputs give identical files.
     const uint16_t kTime = 0, kDate = (0 << 9) | (1 << 5) | 1;
-    if (tensors.size() >= 0xffff) throw SpecError("npz: " + std::to_string(tensors.size()) + " tensors are too many for one archive");
+    if (tensors.size() >= 0xffff)
+        throw SpecError("npz: " + std::to_string(tensors.size()) + " tensors are too many for one archive");
     std::string out, central;
     for (const auto &kv : tensors) {
         if (kv.first.empty()) throw SpecError("npz: a tensor has an empty name");
@@ -572,7 +574,8 @@ std::string serialize_npz(const NamedTensors &tensors) {
             throw SpecError("npz: tensor " + quoted(kv.first) + ": " + err.what());
         }
         if (data.size() >= 0xffffffffu || out.size() + data.size() + 30 + name.size() >= 0xffffffffu)
-            throw SpecError("npz: tensor " + quoted(kv.first) + " makes the archive larger than 4 GiB (zip64 is not written)");
+            throw SpecError("npz: tensor " + quoted(kv.first) +
+                            " makes the archive larger than 4 GiB (zip64 is not written)");
         uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef *>(data.data()), uInt(data.size())));
         uint32_t offset = uint32_t(out.size());
         put_u32(out, kLocalSig);
@@ -608,7 +611,8 @@ std::string serialize_npz(const NamedTensors &tensors) {
         put_u32(central, offset);
         central += name;
     }
-    if (out.size() + central.size() >= 0xffffffffu) throw SpecError("npz: archive larger than 4 GiB (zip64 is not written)");
+    if (out.size() + central.size() >= 0xffffffffu)
+        throw SpecError("npz: archive larger than 4 GiB (zip64 is not written)");
     uint32_t cd_off = uint32_t(out.size());
     out += central;
     put_u32(out, kEndSig);

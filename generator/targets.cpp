@@ -2,6 +2,7 @@
 #include "targets.h"
 
 #include "layer_spec.h"
+#include "schedule.h"
 
 #include <algorithm>
 
@@ -19,8 +20,9 @@ const std::vector<TargetRow> &target_table() {
 
 namespace {
 
+// 64-bit Linux, with hand schedules for the family (schedules/select.cpp).
 bool supported_family(const Halide::Target &t) {
-    return t.arch == Halide::Target::X86 && t.bits == 64 && t.os == Halide::Target::Linux && !t.has_gpu_feature();
+    return t.bits == 64 && t.os == Halide::Target::Linux && has_hand_schedules(t);
 }
 
 std::string key_from_string(std::string s) {
@@ -28,6 +30,12 @@ std::string key_from_string(std::string s) {
     const std::string prefix = "x86_64_linux";
     if (s.rfind(prefix, 0) == 0) s = "x86" + s.substr(prefix.size());
     return s;
+}
+
+std::string supported_list() {
+    std::string s;
+    for (const TargetRow &row : target_table()) s += (s.empty() ? "" : ", ") + std::string(row.halide);
+    return s + ", or variants of them";
 }
 
 ResolvedTarget make(const Halide::Target &t) {
@@ -59,7 +67,7 @@ ResolvedTarget resolve_target(const std::string &text) {
     Halide::Target t(text);
     if (t.has_feature(Halide::Target::NoRuntime)) t = t.without_feature(Halide::Target::NoRuntime);
     if (!supported_family(t))
-        throw SpecError("target: '" + text + "' is not supported (supported: x86-64-linux with any x86 features)");
+        throw SpecError("target: '" + text + "' is not supported (supported: " + supported_list() + ")");
     return make(t);
 }
 

@@ -16,6 +16,8 @@ enum class ScheduleSource { Tuned, Hand, Autoscheduler };
 const char *to_string(ScheduleSource s);
 
 ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target);
+// True when a family of hand schedules covers the target (generator/targets.cpp accepts it).
+bool has_hand_schedules(const Halide::Target &target);
 
 namespace x86 {
 void schedule_conv(Algorithm &alg, const Halide::Target &t);

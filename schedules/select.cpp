@@ -32,18 +32,34 @@ const char *arch_name(Halide::Target::Arch a) {
     }
 }
 
+// The table of target families with hand schedules. Adding a family: its schedules/<family>/
+// folder, its declarations in schedule.h, one row here, and its rows in generator/targets.cpp.
+struct Family {
+    const char *name;
+    bool (*matches)(const Halide::Target &t);
+    void (*schedule[4])(Algorithm &, const Halide::Target &);  // indexed by Kind
+};
+
+const Family kFamilies[] = {
+    {"x86", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && !t.has_gpu_feature(); },
+     {x86::schedule_conv, x86::schedule_pointwise, x86::schedule_depthwise, x86::schedule_dwsep}},
+};
+
+const Family *family_of(const Halide::Target &t) {
+    for (const Family &f : kFamilies)
+        if (f.matches(t)) return &f;
+    return nullptr;
+}
+
 }  // namespace
+
+bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
 ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target) {
     // 1. Tuned records: not yet (README, Tuning).
     // 2. Hand schedules, by family.
-    if (target.arch == Halide::Target::X86 && !target.has_gpu_feature()) {
-        switch (alg.spec.kind) {
-        case Kind::Conv: x86::schedule_conv(alg, target); break;
-        case Kind::Pointwise: x86::schedule_pointwise(alg, target); break;
-        case Kind::Depthwise: x86::schedule_depthwise(alg, target); break;
-        case Kind::Dwsep: x86::schedule_dwsep(alg, target); break;
-        }
+    if (const Family *f = family_of(target)) {
+        f->schedule[int(alg.spec.kind)](alg, target);
         return ScheduleSource::Hand;
     }
     // 3. Autoscheduler: not wired yet; say which family lacks a schedule.
