@@ -26,31 +26,6 @@ namespace convgen {
 
 namespace {
 
-// Applies --set overrides by rewriting the layer's canonical text.
-LayerSpec with_overrides(const LayerSpec &s, const std::vector<std::string> &sets) {
-    if (sets.empty()) return s;
-    std::vector<std::pair<std::string, std::string>> kv;
-    std::istringstream in(to_text(s));
-    for (std::string item; std::getline(in, item, ',');) {
-        size_t eq = item.find('=');
-        kv.emplace_back(item.substr(0, eq), item.substr(eq + 1));
-    }
-    for (const std::string &set : sets) {
-        std::istringstream items(set);
-        for (std::string item; std::getline(items, item, ',');) {
-            size_t eq = item.find('=');
-            if (eq == std::string::npos) throw SpecError("--set: '" + item + "' is not key=value");
-            std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-            auto it = std::find_if(kv.begin(), kv.end(), [&](const auto &p) { return p.first == key; });
-            if (it != kv.end()) it->second = value;
-            else kv.emplace_back(key, value);
-        }
-    }
-    LayerSpec out = layer_from_keyvalues(kv);
-    out.name = s.name;
-    return out;
-}
-
 std::vector<LayerSpec> load_layers(const LayerSource &src) {
     if (src.layer.empty() == src.layers_file.empty()) throw SpecError("give exactly one of --layer or --layers");
     std::vector<LayerSpec> layers = src.layer.empty() ? parse_layer_file(src.layers_file)

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <sstream>
 
 namespace convgen {
@@ -101,6 +102,30 @@ std::vector<LayerSpec> parse_layer_file(const std::string &path) {
                                                                                         : parse_tsv(path, text);
     if (layers.empty()) throw SpecError(path + ": no layers in file");
     return layers;
+}
+
+LayerSpec with_overrides(const LayerSpec &s, const std::vector<std::string> &sets) {
+    if (sets.empty()) return s;
+    std::vector<std::pair<std::string, std::string>> kv;
+    std::istringstream in(to_text(s));
+    for (std::string item; std::getline(in, item, ',');) {
+        size_t eq = item.find('=');
+        kv.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+    }
+    for (const std::string &set : sets) {
+        std::istringstream items(set);
+        for (std::string item; std::getline(items, item, ',');) {
+            size_t eq = item.find('=');
+            if (eq == std::string::npos) throw SpecError("--set: '" + item + "' is not key=value");
+            std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+            auto it = std::find_if(kv.begin(), kv.end(), [&](const auto &p) { return p.first == key; });
+            if (it != kv.end()) it->second = value;
+            else kv.emplace_back(key, value);
+        }
+    }
+    LayerSpec out = layer_from_keyvalues(kv);
+    out.name = s.name;
+    return out;
 }
 
 }  // namespace convgen

@@ -60,6 +60,8 @@ std::vector<LayerSpec> parse_layer_file(const std::string &path);
 // One JSON object's keys are the same as the text grammar's; values may be numbers or strings.
 LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::string>> &kv);
 void validate(const LayerSpec &s);
+// Applies "key=value,..." overrides (the CLI's --set) by rewriting the canonical text; keeps the name.
+LayerSpec with_overrides(const LayerSpec &s, const std::vector<std::string> &sets);
 // The canonical text form: parse_layer(to_text(s)) == s.
 std::string to_text(const LayerSpec &s);
 
