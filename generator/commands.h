@@ -22,6 +22,7 @@ struct GenerateCliOptions {
     std::string out_dir = "generated";
     std::string bundle = "convgen_kernels";
     bool assembly = false, stmt = false, verbose = false;
+    int jobs = 2;
 };
 struct RunOptions {
     std::string layer, target = "host", input, params, output, cache_dir;

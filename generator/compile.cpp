@@ -6,6 +6,7 @@
 #include "algorithms/algorithm.h"
 #include "manifest.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -59,26 +61,101 @@ struct ScratchDir {
     }
 };
 
-std::map<Halide::OutputFileType, std::string> kernel_outputs(const fs::path &dir, const std::string &key,
-                                                             const GenerateOptions &o) {
+// File names relative to the current folder: Halide derives the header's include guard from the
+// path it is given, so a relative name keeps headers identical from run to run.
+std::map<Halide::OutputFileType, std::string> kernel_outputs(const std::string &key, const GenerateOptions &o) {
     using OT = Halide::OutputFileType;
-    std::map<OT, std::string> out{{OT::object, (dir / object_file(key)).string()},
-                                  {OT::c_header, (dir / header_file(key)).string()}};
-    if (o.assembly) out[OT::assembly] = (dir / (key + ".s")).string();
-    if (o.stmt) out[OT::stmt] = (dir / (key + ".stmt")).string();
+    std::map<OT, std::string> out{{OT::object, object_file(key)}, {OT::c_header, header_file(key)}};
+    if (o.assembly) out[OT::assembly] = key + ".s";
+    if (o.stmt) out[OT::stmt] = key + ".stmt";
     return out;
 }
 
-// Compiles one kernel into `scratch`; returns its schedule source.
+// Compiles one kernel into the current folder; returns its schedule source.
 std::string compile_kernel(const LayerSpec &spec, const ResolvedTarget &target, const std::string &key,
-                           const fs::path &scratch, const GenerateOptions &o) {
+                           const GenerateOptions &o) {
     Algorithm alg = build_algorithm(spec);
     ScheduleSource source = apply_schedule(alg, target.target);
     std::vector<Halide::Argument> args(alg.params.begin(), alg.params.end());
     // Kernels share one runtime per architecture (emitted separately below).
     Halide::Target t = target.target.with_feature(Halide::Target::NoRuntime);
-    alg.output.compile_to(kernel_outputs(scratch, key, o), args, key, t);
+    alg.output.compile_to(kernel_outputs(key, o), args, key, t);
     return to_string(source);
+}
+
+// Compiles kernels in child processes, `jobs` at a time. Each child starts with Halide's global
+// name counters untouched, so a kernel's files never depend on what else was compiled (the
+// second Func "output" of a process would be renamed), and a crash in one cannot take the tool
+// down. A child reports "S<schedule>" on success, or "E<message>" (bad input) / "I<message>".
+void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &todo, const fs::path &scratch,
+                 const GenerateOptions &o) {
+    struct Child {
+        size_t index;
+        pid_t pid;
+        int fd;
+        std::chrono::steady_clock::time_point start;
+    };
+    std::vector<Child> running;
+    std::string bad_input, internal;
+    auto reap = [&](Child c) {
+        std::string msg;
+        char buf[4096];
+        for (ssize_t n; (n = read(c.fd, buf, sizeof buf)) > 0;) msg.append(buf, size_t(n));
+        close(c.fd);
+        int status = 0;
+        waitpid(c.pid, &status, 0);
+        KernelRecord &rec = kernels[c.index];
+        rec.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !msg.empty() && msg[0] == 'S') {
+            rec.schedule = msg.substr(1);
+            if (o.verbose)
+                std::cerr << "compiled " << rec.key << " (" << rec.schedule << ", " << int(rec.compile_seconds * 1000)
+                          << " ms)\n";
+        } else if (!msg.empty() && msg[0] == 'E') {
+            if (bad_input.empty()) bad_input = msg.substr(1);
+        } else if (internal.empty()) {
+            internal = "compiling " + rec.key + " failed: " +
+                       (msg.size() > 1 ? msg.substr(1) : "the compiler process died (status " + std::to_string(status) + ")");
+        }
+    };
+    const size_t jobs = size_t(std::max(1, o.jobs));
+    for (size_t i = 0; i < todo.size(); i++) {
+        if (running.size() >= jobs) {
+            reap(running.front());
+            running.erase(running.begin());
+        }
+        if (!bad_input.empty() || !internal.empty()) break;
+        int fds[2];
+        if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
+        std::cout.flush();
+        std::cerr.flush();
+        const auto start = std::chrono::steady_clock::now();
+        pid_t pid = fork();
+        if (pid < 0) throw std::runtime_error("fork() failed");
+        if (pid == 0) {
+            close(fds[0]);
+            std::string reply;
+            try {
+                if (chdir(scratch.c_str()) != 0) throw std::runtime_error("cannot enter " + scratch.string());
+                const KernelRecord &rec = kernels[todo[i]];
+                reply = "S" + compile_kernel(rec.spec, rec.target, rec.key, o);
+            } catch (const SpecError &e) {
+                reply = std::string("E") + e.what();
+            } catch (const Halide::Error &e) {
+                reply = std::string("I") + e.what();
+            } catch (const std::exception &e) {
+                reply = std::string("I") + e.what();
+            }
+            (void)!write(fds[1], reply.data(), reply.size());
+            close(fds[1]);
+            _exit(reply[0] == 'S' ? 0 : 1);
+        }
+        close(fds[1]);
+        running.push_back({todo[i], pid, fds[0], start});
+    }
+    for (const Child &c : running) reap(c);
+    if (!bad_input.empty()) throw SpecError(bad_input);
+    if (!internal.empty()) throw std::runtime_error(internal);
 }
 
 // Renames every file of from_dir into to_dir, `last` after all others (so a reader never sees a
@@ -113,6 +190,7 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
             if (k.contains("key") && k.contains("fingerprint")) previous[k["key"]] = k["fingerprint"];
 
     GenerateResult result;
+    std::vector<size_t> todo;  // indices of kernels to compile
     ScratchDir scratch(out);
     std::map<std::string, Halide::Target> runtimes;  // runtime key -> target (union of GPU features)
     for (const ResolvedTarget &target : targets) {
@@ -128,39 +206,37 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
             for (const auto &k : result.kernels) dup |= k.key == rec.key;
             if (dup) continue;  // the same layer twice in a file (names may differ)
             auto prev = previous.find(rec.key);
-            auto t0 = std::chrono::steady_clock::now();
             if (prev != previous.end() && prev->second == rec.fingerprint && fs::exists(out / object_file(rec.key)) &&
                 fs::exists(out / header_file(rec.key))) {
                 rec.reused = true;
                 for (const auto &k : old["kernels"])
                     if (k["key"] == rec.key) rec.schedule = k.value("schedule", "hand");
+                // Every member of the bundle must sit in one folder (create_static_library).
+                fs::copy_file(out / object_file(rec.key), scratch.path / object_file(rec.key));
+                if (o.verbose) std::cerr << "reused   " << rec.key << "\n";
             } else {
-                try {
-                    rec.schedule = compile_kernel(spec, target, rec.key, scratch.path, o);
-                } catch (const Halide::Error &e) {
-                    throw SpecError("halide: compiling " + rec.key + " failed: " + e.what());
-                }
+                todo.push_back(result.kernels.size());
             }
-            rec.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (o.verbose)
-                std::cerr << (rec.reused ? "reused   " : "compiled ") << rec.key << " (" << rec.schedule << ", "
-                          << int(rec.compile_seconds * 1000) << " ms)\n";
             result.kernels.push_back(rec);
         }
     }
+    compile_all(result.kernels, todo, scratch.path, o);
 
     // One runtime per architecture, then the bundle of everything.
     std::vector<std::string> members;
-    for (const auto &k : result.kernels)
-        members.push_back((fs::exists(scratch.path / object_file(k.key)) ? scratch.path : out) / object_file(k.key));
-    for (const auto &[key, rt] : runtimes) {
-        std::string file = "halide_runtime__" + key + ".o";
-        Halide::compile_standalone_runtime((scratch.path / file).string(), rt);
-        members.push_back((scratch.path / file).string());
-        result.runtimes.emplace_back(rt.to_string(), file);
+    for (const auto &k : result.kernels) members.push_back((scratch.path / object_file(k.key)).string());
+    try {
+        for (const auto &[key, rt] : runtimes) {
+            std::string file = "halide_runtime__" + key + ".o";
+            Halide::compile_standalone_runtime((scratch.path / file).string(), rt);
+            members.push_back((scratch.path / file).string());
+            result.runtimes.emplace_back(rt.to_string(), file);
+        }
+        const std::string library = "lib" + o.bundle + ".a";
+        Halide::create_static_library(members, targets.front().target, (scratch.path / library).string());
+    } catch (const Halide::Error &e) {
+        throw std::runtime_error(std::string("halide: ") + e.what());
     }
-    const std::string library = "lib" + o.bundle + ".a";
-    Halide::create_static_library(members, targets.front().target, (scratch.path / library).string());
     write_file(scratch.path / "convgen_registry.c", registry_source(result, o));
     write_file(scratch.path / "manifest.json", manifest_json(result, o).dump(2) + "\n");
     move_into(scratch.path, out, "manifest.json");

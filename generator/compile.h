@@ -21,6 +21,7 @@ struct GenerateOptions {
     bool assembly = false;                   // also <key>.s
     bool stmt = false;                       // also <key>.stmt
     bool verbose = false;                    // one line per kernel on stderr
+    int jobs = 2;                            // kernels compiled at once (one process each)
 };
 
 struct KernelRecord {

@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
     c_gen->add_flag("--assembly", gen.assembly, "also write <key>.s");
     c_gen->add_flag("--stmt", gen.stmt, "also write <key>.stmt (Halide's lowered code)");
     c_gen->add_flag("-v,--verbose", gen.verbose, "one line per kernel");
+    c_gen->add_option("-j,--jobs", gen.jobs, "kernels compiled at once (default 2)");
 
     convgen::RunOptions run;
     auto *c_run = app.add_subcommand("run", "generate (or reuse) one kernel and run it on .npy/.npz data");
@@ -76,6 +77,9 @@ int main(int argc, char **argv) {
         return 2;
     } catch (const std::exception &e) {
         std::cerr << "convgen: internal error: " << e.what() << "\n";
+        return 1;
+    } catch (...) {  // e.g. Halide::Error, which is not a std::exception
+        std::cerr << "convgen: internal error (unknown exception)\n";
         return 1;
     }
 }

@@ -541,7 +541,8 @@ std::string entry_bytes(const std::string &b, const ZipEntry &e, uint64_t cd_sta
 
 }  // namespace
 
-NamedTensors parse_npz(const std::string &b, const std::string &what) {
+NamedTensors parse_npz(const std::string &b, const std::string &what,
+                       const std::function<bool(const std::string &)> &skip) {
     NamedTensors out;
     uint64_t cd_start = 0;
     for (const ZipEntry &e : read_central_directory(b, what, &cd_start)) {
@@ -551,6 +552,7 @@ NamedTensors parse_npz(const std::string &b, const std::string &what) {
             fail(ewhat, "is not a .npy file (an .npz holds only 'name.npy' entries)");
         std::string key = e.name.substr(0, e.name.size() - suffix.size());
         if (out.count(key)) fail(ewhat, "appears twice");
+        if (skip && skip(key)) continue;
         out[key] = parse_npy(entry_bytes(b, e, cd_start, ewhat), ewhat);
     }
     return out;
@@ -668,7 +670,9 @@ void write_file_atomic(const std::string &path, const std::string &bytes) {
 
 Tensor read_npy(const std::string &path) { return parse_npy(read_file_bytes(path), path); }
 
-NamedTensors read_npz(const std::string &path) { return parse_npz(read_file_bytes(path), path); }
+NamedTensors read_npz(const std::string &path, const std::function<bool(const std::string &)> &skip) {
+    return parse_npz(read_file_bytes(path), path, skip);
+}
 
 void write_npy(const std::string &path, const Tensor &t) {
     std::string bytes;

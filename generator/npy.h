@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -51,13 +52,15 @@ std::string shape_str(const std::vector<int64_t> &shape);
 
 // --- files ---
 Tensor read_npy(const std::string &path);
-NamedTensors read_npz(const std::string &path);
+// `skip(name)` true: the entry is left unread (e.g. PyTorch's int64 "bn1.num_batches_tracked").
+NamedTensors read_npz(const std::string &path, const std::function<bool(const std::string &)> &skip = nullptr);
 void write_npy(const std::string &path, const Tensor &t);
 void write_npz(const std::string &path, const NamedTensors &tensors);
 
 // --- in memory; `what` names the source in error messages (a file name, "<memory>") ---
 Tensor parse_npy(const std::string &bytes, const std::string &what = "<memory>");
-NamedTensors parse_npz(const std::string &bytes, const std::string &what = "<memory>");
+NamedTensors parse_npz(const std::string &bytes, const std::string &what = "<memory>",
+                       const std::function<bool(const std::string &)> &skip = nullptr);
 std::string serialize_npy(const Tensor &t);
 std::string serialize_npz(const NamedTensors &tensors);
 
