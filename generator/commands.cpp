@@ -8,6 +8,7 @@
 #include "loader.h"
 #include "manifest.h"
 #include "npy.h"
+#include "qemu_runner.h"
 #include "reference.h"
 #include "targets.h"
 
@@ -133,9 +134,11 @@ int cmd_generate(const GenerateCliOptions &o) {
     g.assembly = o.assembly;
     g.stmt = o.stmt;
     g.verbose = o.verbose;
-    for (char ch : g.bundle)
-        if (!std::isalnum((unsigned char)ch) && ch != '_')
-            throw SpecError("--bundle: '" + g.bundle + "' must be a C identifier (letters, digits, _)");
+    g.jobs = o.jobs;
+    if (g.jobs < 1) throw SpecError("--jobs: " + std::to_string(g.jobs) + " must be >= 1");
+    bool identifier = !g.bundle.empty() && !std::isdigit((unsigned char)g.bundle[0]);
+    for (char ch : g.bundle) identifier &= std::isalnum((unsigned char)ch) || ch == '_';
+    if (!identifier) throw SpecError("--bundle: '" + g.bundle + "' must be a C identifier (letters, digits, _)");
     const GenerateResult r = generate(layers, targets, g);
     int reused = 0;
     for (const auto &k : r.kernels) reused += k.reused;
@@ -149,10 +152,21 @@ int cmd_run(const RunOptions &o) {
     const ResolvedTarget target = resolve_target(o.target);
     // Read the user's data before compiling, so bad files fail fast.
     Tensor input = read_npy(o.input);
-    NamedTensors params = read_npz(o.params);
+    // A PyTorch state_dict also holds BatchNorm's int64 step counters: bookkeeping, not parameters.
+    auto bookkeeping = [](const std::string &name) {
+        const std::string suffix = "num_batches_tracked";
+        return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    NamedTensors params = read_npz(o.params, bookkeeping);
 
     const std::string key = kernel_key(spec, target.key);
     const std::string dir = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/" + key;
+    if (needs_emulator(target.target)) {  // ARM kernels on this x86 machine (qemu_runner.h)
+        write_npy(o.output, run_under_qemu(spec, target, dir, input, params));
+        std::cerr << "ran " << key << ": " << o.input << " -> " << o.output << " ("
+                  << dims_str(kernel_args(spec).back().shape) << ")\n";
+        return 0;
+    }
     auto bundle = build_and_load({spec}, target, dir, false);
     const convgen_kernel *k = bundle->find(key);
     if (!k) throw SpecError("run: kernel " + key + " missing from " + dir);

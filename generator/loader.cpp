@@ -60,6 +60,8 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
     handle_ = dlopen(fs::absolute(so).c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_) throw SpecError(std::string("loader: dlopen failed: ") + dlerror());
     auto set_handler = reinterpret_cast<convgen_set_error_handler_fn>(dlsym(handle_, "halide_set_error_handler"));
+    auto copy_to_host = reinterpret_cast<convgen_halide_buffer_fn>(dlsym(handle_, "halide_copy_to_host"));
+    auto device_free = reinterpret_cast<convgen_halide_buffer_fn>(dlsym(handle_, "halide_device_free"));
 
     for (const auto &k : manifest_["kernels"]) {
         auto e = std::make_unique<Entry>();
@@ -93,6 +95,8 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         e->kernel.args = e->args.data();
         e->kernel.argv_fn = reinterpret_cast<int (*)(void **)>(dlsym(handle_, (e->key + "_argv").c_str()));
         e->kernel.set_error_handler = set_handler;
+        e->kernel.copy_to_host = copy_to_host;
+        e->kernel.device_free = device_free;
         if (!e->kernel.argv_fn) throw SpecError("loader: " + so.string() + " has no symbol " + e->key + "_argv");
         entries_.push_back(std::move(e));
     }

@@ -85,7 +85,11 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
       << " * Compile this file and link lib" << o.bundle << ".a and the convgen runtime. The table registers\n"
       << " * itself at load time; call convgen_register_" << o.bundle << "() where static initializers are dropped. */\n"
       << "#include <convgen/convgen.h>\n\n"
-      << "extern convgen_halide_error_handler halide_set_error_handler(convgen_halide_error_handler handler);\n\n";
+      << "extern convgen_halide_error_handler halide_set_error_handler(convgen_halide_error_handler handler);\n"
+      << "/* The runtime's device functions (declared with void * for its halide_buffer_t *): convgen_run\n"
+      << " * copies GPU results back and frees device copies with them; no-ops for CPU kernels. */\n"
+      << "extern int halide_copy_to_host(void *user_context, void *buffer);\n"
+      << "extern int halide_device_free(void *user_context, void *buffer);\n\n";
     for (const KernelRecord &k : r.kernels) {
         c << "extern int " << k.key << "_argv(void **args);\n";
         c << "static const convgen_arg_info " << k.key << "_args[] = {\n";
@@ -104,7 +108,8 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
           << s.kh << ", " << s.kw << ", " << s.sh << ", " << s.sw << ", " << s.pad_t << ", " << s.pad_l << ", " << s.pad_b
           << ", " << s.pad_r << ", " << s.dh << ", " << s.dw << ", " << s.groups << ", " << s.multiplier << ", "
           << int(s.bias) << ", " << c_enum(s.act) << ", " << c_enum(s.layout) << "},\n"
-          << "     " << kernel_args(s).size() << ", " << k.key << "_args, " << k.key << "_argv, halide_set_error_handler},\n";
+          << "     " << kernel_args(s).size() << ", " << k.key << "_args, " << k.key << "_argv, halide_set_error_handler,\n"
+          << "     halide_copy_to_host, halide_device_free},\n";
     }
     c << "};\n\n"
       << "void convgen_register_" << o.bundle << "(void) {\n"

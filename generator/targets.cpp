@@ -14,6 +14,7 @@ const std::vector<TargetRow> &target_table() {
         {"x86_avx512", "x86-64-linux-avx512_skylake", "x86-64 with AVX-512 (F, CD, BW, DQ, VL) and FMA"},
         {"x86_avx2", "x86-64-linux-avx2-fma", "x86-64 with AVX2 and FMA"},
         {"x86_sse41", "x86-64-linux-sse41", "x86-64 baseline with SSE4.1"},
+        {"cuda", "x86-64-linux-cuda-cuda_capability_80", "NVIDIA GPU (sm_80+, PTX JIT-compiled on newer) with an x86-64 host"},
         {"arm64", "arm-64-linux", "AArch64 with NEON (runs under qemu-aarch64 here)"},
         {"arm64_dotprod", "arm-64-linux-arm_dot_prod", "AArch64 with NEON and the dot-product extension"},
     };

@@ -26,4 +26,18 @@ void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
 void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
 }  // namespace x86
 
+namespace arm {  // AArch64 NEON (schedules/arm/)
+void schedule_conv(Algorithm &alg, const Halide::Target &t);
+void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
+void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
+void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
+}  // namespace arm
+
+namespace cuda {  // NVIDIA GPUs through Halide's CUDA backend (schedules/cuda/)
+void schedule_conv(Algorithm &alg, const Halide::Target &t);
+void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
+void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
+void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
+}  // namespace cuda
+
 }  // namespace convgen

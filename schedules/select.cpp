@@ -43,6 +43,10 @@ struct Family {
 const Family kFamilies[] = {
     {"x86", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && !t.has_gpu_feature(); },
      {x86::schedule_conv, x86::schedule_pointwise, x86::schedule_depthwise, x86::schedule_dwsep}},
+    {"arm", [](const Halide::Target &t) { return t.arch == Halide::Target::ARM && t.bits == 64 && !t.has_gpu_feature(); },
+     {arm::schedule_conv, arm::schedule_pointwise, arm::schedule_depthwise, arm::schedule_dwsep}},
+    {"cuda", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::CUDA); },
+     {cuda::schedule_conv, cuda::schedule_pointwise, cuda::schedule_depthwise, cuda::schedule_dwsep}},
 };
 
 const Family *family_of(const Halide::Target &t) {

@@ -9,7 +9,12 @@
  * with; we install ours once per runtime (per distinct set_error_handler function) and it
  * copies Halide's text into a thread-local buffer, so a failing run becomes CONVGEN_ERROR_KERNEL
  * with Halide's own message. A run touches no shared mutable state except that one-time install.
+ * GPU kernels: Halide copies host inputs to the device itself; afterwards we copy the output back
+ * and free every device copy (kernel->copy_to_host / device_free), and map "no CUDA driver or
+ * device" failures to CONVGEN_ERROR_NO_DEVICE.
  */
+#include <dlfcn.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -58,6 +63,39 @@ static void install_error_handler(convgen_set_error_handler_fn fn) {
         }
     }
     pthread_mutex_unlock(&g_install_lock);
+}
+
+/* ---- CUDA ---- */
+/* Halide's CUDA runtime dlopens "libcuda.so" only, which many driver installs lack (they ship
+ * libcuda.so.1; the unversioned name comes with development packages). Before looking, it asks
+ * the process (dlsym(RTLD_DEFAULT)) for the driver's symbols, so loading the driver here with
+ * RTLD_GLOBAL under either name makes both work without overriding halide_cuda_get_symbol. */
+static pthread_once_t g_cuda_once = PTHREAD_ONCE_INIT;
+static void load_cuda_driver(void) {
+    if (dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL) == NULL) dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+}
+
+static int is_cuda_target(const char *target) {
+    const char *p = strstr(target, "-cuda");
+    return p != NULL && (p[5] == '\0' || p[5] == '-');
+}
+
+/* Failures that mean "no usable driver or GPU" rather than a bug: Halide's own no-device codes;
+ * for CUDA kernels, symbol_not_found ("CUDA API not found: cuInit": no libcuda), the CUDA driver
+ * results older Halide runtimes pass through (NOT_INITIALIZED 3, STUB_LIBRARY 34 from the
+ * toolkit's stub libcuda, INSUFFICIENT_DRIVER 35, NO_DEVICE 100, FILE_NOT_FOUND 301,
+ * SYSTEM_NOT_READY 802, SYSTEM_DRIVER_MISMATCH 803, COMPAT_NOT_SUPPORTED_ON_DEVICE 804), and
+ * Halide 21's generic device error when its message says initialisation failed (the stub
+ * libcuda gives "CUDA error: <Unknown error> cuInit failed", code -29). */
+static int is_no_device(int rc, int cuda, const char *message) {
+    if (rc == halide_error_code_device_interface_no_device || rc == halide_error_code_no_device_interface) return 1;
+    if (!cuda) return 0;
+    if (rc == halide_error_code_symbol_not_found) return 1;
+    static const int codes[] = {3, 34, 35, 100, 301, 802, 803, 804};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (rc == codes[i]) return 1;
+    return strstr(message, "cuInit failed") != NULL || strstr(message, "cuGetDeviceCount failed") != NULL ||
+           strstr(message, "No devices available") != NULL;
 }
 
 /* ---- tensor checks ---- */
@@ -144,21 +182,28 @@ convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *p
     }
 
     install_error_handler(kernel->set_error_handler);
+    const int cuda = is_cuda_target(kernel->target);
+    if (cuda) pthread_once(&g_cuda_once, load_cuda_driver);
     g_halide_message[0] = '\0';
     int rc = kernel->argv_fn(argv);
+    /* A GPU pipeline leaves its result on the device (and copies of its inputs there). */
+    if (rc == 0 && bufs[last].device != 0) {
+        rc = kernel->copy_to_host ? kernel->copy_to_host(NULL, &bufs[last]) : -1;
+        if (rc != 0 && kernel->copy_to_host == NULL)
+            snprintf(g_halide_message, sizeof g_halide_message,
+                     "it left its output on the device and its registry entry has no halide_copy_to_host "
+                     "(a registry from an older convgen: regenerate it)");
+    }
+    for (int a = 0; a <= last; a++)
+        if (bufs[a].device != 0 && kernel->device_free != NULL) kernel->device_free(NULL, &bufs[a]);
     if (rc != 0) {
         const char *msg = g_halide_message[0] ? g_halide_message : "(no message on this thread)";
-        convgen_status code = rc == halide_error_code_device_interface_no_device ||
-                                      rc == halide_error_code_no_device_interface
-                                  ? CONVGEN_ERROR_NO_DEVICE
-                                  : CONVGEN_ERROR_KERNEL;
-        return set_error(code, WHO ": kernel %s failed (Halide error %d): %s", kernel->key, rc, msg);
+        if (is_no_device(rc, cuda, msg))
+            return set_error(CONVGEN_ERROR_NO_DEVICE,
+                             WHO ": kernel %s (target %s) needs a GPU: no CUDA driver or CUDA device was found "
+                             "(Halide error %d: %s)",
+                             kernel->key, kernel->target, rc, msg);
+        return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s failed (Halide error %d): %s", kernel->key, rc, msg);
     }
-    if (bufs[last].device != 0)
-        /* A GPU pipeline left its result on the device: copying it back needs the kernel's own
-         * runtime (halide_copy_to_host), which convgen_kernel does not carry yet. */
-        return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s (target %s) left its output on the device; "
-                                               "GPU kernels are not supported by convgen_run yet",
-                         kernel->key, kernel->target);
     return CONVGEN_OK;
 }

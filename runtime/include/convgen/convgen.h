@@ -105,6 +105,8 @@ typedef struct convgen_arg_info {
 
 typedef void (*convgen_halide_error_handler)(void *user_context, const char *message);
 typedef convgen_halide_error_handler (*convgen_set_error_handler_fn)(convgen_halide_error_handler);
+/* halide_copy_to_host / halide_device_free of a Halide runtime; `buffer` is a halide_buffer_t *. */
+typedef int (*convgen_halide_buffer_fn)(void *user_context, void *buffer);
 
 /* A kernel as the generated registry (or a loader) describes it. */
 typedef struct convgen_kernel {
@@ -115,6 +117,11 @@ typedef struct convgen_kernel {
     const convgen_arg_info *args;
     int (*argv_fn)(void **args);                  /* Halide's <key>_argv */
     convgen_set_error_handler_fn set_error_handler; /* halide_set_error_handler of its runtime */
+    /* GPU kernels (optional, NULL in older tables): halide_copy_to_host and halide_device_free of
+     * its runtime. convgen_run copies a GPU kernel's output back to the host tensor with the first
+     * and frees the device copies Halide made of every argument with the second. */
+    convgen_halide_buffer_fn copy_to_host;
+    convgen_halide_buffer_fn device_free;
 } convgen_kernel;
 
 /* ---- registry ---- */
@@ -140,7 +147,12 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
 void convgen_params_free(convgen_params *params);
 
 /* ---- running ---- */
-/* Checks input and output against the kernel's fixed shape, layout and dtype, then runs it. */
+/* Checks input and output against the kernel's fixed shape, layout and dtype, then runs it.
+ * GPU (CUDA) kernels take host tensors too: each call copies the input and parameters to the
+ * device, runs, copies the output back and frees the device copies. Without a CUDA driver or
+ * device the call returns CONVGEN_ERROR_NO_DEVICE (the driver is looked up as libcuda.so, then
+ * libcuda.so.1). Device tensors (CONVGEN_DEVICE_CUDA) are not supported yet
+ * (CONVGEN_ERROR_INVALID_ARGUMENT). */
 convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *params,
                            const convgen_tensor *input, convgen_tensor *output);
 

@@ -1,0 +1,24 @@
+#!/bin/sh
+# bench_smoke: runs convgen_bench on the tiny layers and checks the plumbing: exit status 0,
+# a TSV with the header and one row per layer, PASS in both check columns (the --png chart is
+# drawn when matplotlib is there; without it convgen_bench says so and still exits 0). Not a timing test.
+# usage: smoke_test.sh CONVGEN_BENCH LAYERS_TSV WORK_DIR
+set -eu
+bench=$1 layers=$2 work=$3
+mkdir -p "$work"
+tsv="$work/smoke.tsv"
+rm -f "$tsv" "$work/smoke.png"
+"$bench" --layers "$layers" --threads 2 --min-time-ms 5 --rounds 2 --dram-mib 32 --work "$work/kernels" --tsv "$tsv" --png "$work/smoke.png"
+expected=$(grep -v '^#' "$layers" | grep -c .)
+awk -F'\t' -v want="$expected" '
+NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i
+          split("layer convgen_us onednn_us ratio gflops roofline_frac convgen_check onednn_check", req, " ")
+          for (k in req) if (!(req[k] in col)) { print "bench_smoke: TSV lacks column " req[k]; bad = 1 }
+          next }
+{ rows++
+  if ($col["convgen_check"] != "PASS" || $col["onednn_check"] != "PASS") {
+      print "bench_smoke: layer " $col["layer"] ": convgen " $col["convgen_check"] ", oneDNN " $col["onednn_check"]; bad = 1 }
+  if (!($col["convgen_us"] > 0) || !($col["onednn_us"] > 0)) { print "bench_smoke: layer " $col["layer"] " has no time"; bad = 1 } }
+END { if (rows != want) { print "bench_smoke: " rows " TSV rows, expected " want; bad = 1 }
+      exit bad }' "$tsv"
+echo "bench_smoke: OK ($expected layers)"

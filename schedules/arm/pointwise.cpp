@@ -1,0 +1,24 @@
+// ARM (AArch64 NEON) hand schedule of the pointwise (1x1) convolution.
+//
+// Reasoning: pointwise is a GEMM (pixels x C_in) * (C_in x C_out), compute bound for common
+// channel counts, so it uses the same register-blocked micro-kernels as conv
+// (schedules/arm/common.h): NHWC holds up to 4 channel vectors x 5 columns, NCHW 2 x-vectors x
+// 2 rows x 5 channels, with the C_in reduction outside the register tile. Without padding the
+// input is read directly; with padding the zero-padded copy is made once.
+#include "common.h"
+#include "schedule.h"
+
+namespace convgen {
+namespace arm {
+
+void schedule_pointwise(Algorithm &a, const Target &t) {
+    const LayerSpec &s = a.spec;
+    materialize_padded_input(a, target_facts(t));
+    if (s.layout == Layout::NHWC)
+        schedule_gemm_nhwc(a, t, {a.r.x}, s.out_h());
+    else
+        schedule_gemm_nchw(a, t, {a.r.x}, s.out_h(), false);
+}
+
+}  // namespace arm
+}  // namespace convgen

@@ -1,0 +1,102 @@
+// Numerical test of the ARM (AArch64 NEON) kernels, cross-compiled with aarch64-linux-gnu-g++ and
+// run under qemu-aarch64 by ctest (tests/arm/CMakeLists.txt). Every kernel of tests/arm/layers.json
+// (both layouts) goes through the real path a user takes (generated registry ->
+// convgen_prepare_params from PyTorch-layout weights -> convgen_run) and is compared with the
+// double-precision reference of generator/reference.h. No GoogleTest here (no aarch64 build of
+// it): one line per kernel, PASS or FAIL, and exit status 1 if any failed.
+#include "convgen/convgen.h"
+#include "layer_spec.h"
+#include "npy.h"
+#include "reference.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace convgen {
+// The two functions of npy.cpp that reference.cpp uses: npy.cpp itself needs zlib, which has no
+// aarch64 build on this machine.
+int64_t Tensor::numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+std::string shape_str(const std::vector<int64_t> &shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < shape.size(); i++) s += (i ? "," : "") + std::to_string(shape[i]);
+    return s + (shape.size() == 1 ? ",)" : ")");
+}
+}  // namespace convgen
+
+namespace {
+
+using namespace convgen;
+
+LayerSpec spec_of(const convgen_layer &l) {
+    LayerSpec s;
+    s.kind = Kind(l.kind);
+    s.n = l.n, s.c = l.c, s.h = l.h, s.w = l.w, s.cout = l.cout, s.kh = l.kh, s.kw = l.kw, s.sh = l.sh, s.sw = l.sw;
+    s.pad_t = l.pad_t, s.pad_l = l.pad_l, s.pad_b = l.pad_b, s.pad_r = l.pad_r, s.dh = l.dh, s.dw = l.dw;
+    s.groups = l.groups, s.multiplier = l.multiplier, s.bias = l.bias, s.act = Act(l.act);
+    s.layout = l.layout == CONVGEN_LAYOUT_NCHW ? Layout::NCHW : Layout::NHWC;
+    return s;
+}
+
+convgen_tensor tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
+    convgen_tensor t{};
+    t.data = data;
+    t.dtype = CONVGEN_F32;
+    t.ndim = int(shape.size());
+    for (size_t i = 0; i < shape.size(); i++) t.dims[i] = shape[i];
+    t.layout = layout;
+    return t;
+}
+
+// "" when the kernel matches the reference, else why not.
+std::string check(const convgen_kernel *k) {
+    if (!convgen_kernel_supported(k)) return std::string("unsupported target ") + k->target;
+    const LayerSpec s = spec_of(k->layer);
+    const std::string key = k->key;
+    if (kernel_key(s, key.substr(key.find("__") + 2)) != key) return "registry layer does not give its key";
+    Tensor input = random_input(s, 7);
+    NamedTensors params = random_params(s, 11);
+    std::vector<convgen_named_tensor> named;
+    for (auto &[name, t] : params)
+        named.push_back({name.c_str(), tensor(t.data.data(), t.shape,
+                                              t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+    convgen_params *p = nullptr;
+    if (convgen_prepare_params(k, named.data(), int(named.size()), s.eps, &p) != CONVGEN_OK)
+        return std::string("prepare_params: ") + convgen_last_error();
+    const std::vector<int64_t> out_shape = output_shape(s);
+    int64_t elems = 1;
+    for (int64_t d : out_shape) elems *= d;
+    std::vector<float> out(size_t(elems), 12345.f);  // a skipped output element fails the comparison
+    convgen_tensor in_t = tensor(input.data.data(), input.shape, k->layer.layout);
+    convgen_tensor out_t = tensor(out.data(), out_shape, k->layer.layout);
+    const convgen_status st = convgen_run(k, p, &in_t, &out_t);
+    convgen_params_free(p);
+    if (st != CONVGEN_OK) return std::string("run: ") + convgen_last_error();
+    const Comparison c = compare(out, reference_forward(s, input, params), tolerance(s));
+    if (c.ok) return "";
+    return "max |error| " + std::to_string(c.max_abs_err) + " at flat index " + std::to_string(c.worst_index) +
+           " exceeds tolerance " + std::to_string(c.tol);
+}
+
+}  // namespace
+
+int main() {
+    const int count = convgen_kernel_count();
+    if (count == 0) {
+        std::fprintf(stderr, "test_arm: no kernels registered (generated registries not linked?)\n");
+        return 1;
+    }
+    int failed = 0;
+    for (int i = 0; i < count; i++) {
+        const convgen_kernel *k = convgen_kernel_at(i);
+        const std::string why = check(k);
+        std::printf("%s %s%s%s\n", why.empty() ? "PASS" : "FAIL", k->key, why.empty() ? "" : ": ", why.c_str());
+        failed += !why.empty();
+    }
+    std::printf("%d passed, %d failed (aarch64 under emulation)\n", count - failed, failed);
+    return failed ? 1 : 0;
+}
