@@ -249,8 +249,8 @@ int cmd_check(const CheckOptions &o) {
 }
 
 int cmd_targets() {
-    std::printf("%-12s %-32s %s\n", "key", "Halide target", "description");
-    for (const TargetRow &row : target_table()) std::printf("%-12s %-32s %s\n", row.key, row.halide, row.description);
+    std::printf("%-14s %-34s %s\n", "key", "Halide target", "description");
+    for (const TargetRow &row : target_table()) std::printf("%-14s %-34s %s\n", row.key, row.halide, row.description);
     std::printf("host resolves to: %s\n", resolve_target("host").key.c_str());
     return 0;
 }

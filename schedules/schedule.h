@@ -1,7 +1,7 @@
 // Scheduling: turns an Algorithm (generator/algorithms/algorithm.h) into fast code for a target.
 //
 // apply_schedule() is the one place that chooses where a schedule comes from, in this order:
-//   1. a tuned record for (kernel key, target, Halide version)   [not yet: see README, Tuning]
+//   1. a tuned record for (kernel key, target, Halide version)   [no autotuner yet]
 //   2. the hand schedule of the target's family (schedules/<family>/<kind>.cpp)
 //   3. Halide's autoscheduler, for a family without hand schedules
 // Nothing else branches on that. Schedules never compute: they only schedule the struct's Funcs.

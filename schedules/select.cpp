@@ -60,7 +60,7 @@ const Family *family_of(const Halide::Target &t) {
 bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
 ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target) {
-    // 1. Tuned records: not yet (README, Tuning).
+    // 1. Tuned records: no autotuner yet.
     // 2. Hand schedules, by family.
     if (const Family *f = family_of(target)) {
         f->schedule[int(alg.spec.kind)](alg, target);

@@ -21,3 +21,7 @@ config.environment["HOME"] = config.test_exec_root
 for var in ("CC", "TMPDIR"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+# Features for REQUIRES: lines.
+import shutil
+if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
+    config.available_features.add("aarch64-emulation")
