@@ -209,8 +209,8 @@ int bench(const Options &o) {
     std::vector<std::string> sets{"layout=nhwc"};
     sets.insert(sets.end(), o.sets.begin(), o.sets.end());
     std::vector<LayerSpec> layers = parse_layer_file(o.layers);
-    for (LayerSpec &s : layers) s = with_overrides(s, sets);
     const ResolvedTarget target = resolve_target(o.target);
+    for (LayerSpec &s : layers) s = specialize(with_overrides(s, sets), target);
     if (o.threads < 1) throw SpecError("--threads: must be >= 1, got " + std::to_string(o.threads));
     if (o.rounds < 1) throw SpecError("--rounds: must be >= 1, got " + std::to_string(o.rounds));
 

@@ -148,8 +148,8 @@ int cmd_generate(const GenerateCliOptions &o) {
 }
 
 int cmd_run(const RunOptions &o) {
-    const LayerSpec spec = parse_layer(o.layer);
     const ResolvedTarget target = resolve_target(o.target);
+    const LayerSpec spec = specialize(parse_layer(o.layer), target);
     // Read the user's data before compiling, so bad files fail fast.
     Tensor input = read_npy(o.input);
     // A PyTorch state_dict also holds BatchNorm's int64 step counters: bookkeeping, not parameters.
@@ -192,8 +192,9 @@ int cmd_run(const RunOptions &o) {
 }
 
 int cmd_check(const CheckOptions &o) {
-    const std::vector<LayerSpec> layers = load_layers(o.src);
     const ResolvedTarget target = resolve_target(o.target);
+    std::vector<LayerSpec> layers = load_layers(o.src);
+    for (LayerSpec &s : layers) s = specialize(s, target);
     auto bundle = build_and_load(layers, target, o.work_dir, o.verbose);
 
     std::printf("convgen check: %zu layer(s), target %s (%s), Halide %s\n", layers.size(), target.key.c_str(),

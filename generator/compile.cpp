@@ -175,6 +175,12 @@ void write_file(const fs::path &path, const std::string &content) {
 
 }  // namespace
 
+LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t) {
+    LayerSpec r = s;
+    r.algo = choose_algorithm(s, t.target);
+    return r;
+}
+
 GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,
                         const GenerateOptions &o) {
     const fs::path out(o.out_dir);
@@ -200,7 +206,8 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
         else
             for (auto f : {Halide::Target::CUDA, Halide::Target::OpenCL})
                 if (rt.has_feature(f)) it->second = it->second.with_feature(f);
-        for (const LayerSpec &spec : layers) {
+        for (const LayerSpec &layer : layers) {
+            const LayerSpec spec = specialize(layer, target);
             KernelRecord rec{spec, target, kernel_key(spec, target.key), "", fingerprint(spec, target, o)};
             bool dup = false;
             for (const auto &k : result.kernels) dup |= k.key == rec.key;

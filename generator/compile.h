@@ -39,6 +39,11 @@ struct GenerateResult {
     std::vector<std::pair<std::string, std::string>> runtimes;  // (Halide target, object file)
 };
 
+// The spec with algo resolved for the target (schedules/select.cpp choose_algorithm): what keys,
+// kernel arguments and compiles take. Every call site that names or builds a kernel goes here first.
+LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t);
+
+// Specializes each (layer, target) before keying and compiling it.
 GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,
                         const GenerateOptions &options);
 

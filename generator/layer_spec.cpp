@@ -60,6 +60,7 @@ std::pair<int, int> to_pair(const std::string &key, const std::string &value) {
 const char *kKinds[] = {"conv", "pointwise", "depthwise", "dwsep"};
 const char *kActs[] = {"none", "relu", "relu6"};
 const char *kLayouts[] = {"nchw", "nhwc"};
+const char *kAlgos[] = {"auto", "direct", "winograd"};
 
 template <typename E, size_t N>
 E to_enum(const std::string &key, const std::string &value, const char *(&names)[N]) {
@@ -86,6 +87,12 @@ std::string dims2(int a, int b) { return a == b ? std::to_string(a) : std::to_st
 const char *to_string(Kind k) { return kKinds[int(k)]; }
 const char *to_string(Act a) { return kActs[int(a)]; }
 const char *to_string(Layout l) { return kLayouts[int(l)]; }
+const char *to_string(Algo a) { return kAlgos[int(a)]; }
+
+bool winograd_eligible(const LayerSpec &s) {
+    return s.kind == Kind::Conv && s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 &&
+           s.groups == 1;
+}
 
 LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::string>> &kv) {
     LayerSpec s;
@@ -119,6 +126,7 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
             s.bias = b;
         } else if (key == "act") s.act = to_enum<Act>(key, value, kActs);
         else if (key == "layout") s.layout = to_enum<Layout>(key, value, kLayouts);
+        else if (key == "algo") s.algo = to_enum<Algo>(key, value, kAlgos);
         else if (key == "dtype") {
             if (lower(trim(value)) != "f32") fail("layer: dtype='" + value + "' is not supported (only f32)");
         } else if (key == "eps") {
@@ -129,7 +137,7 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
             s.eps = float(e);
         } else {
             fail("layer: unknown key '" + raw_key + "' (keys: kind n c h w cout k kh kw stride sh sw pad dilation "
-                 "groups multiplier bias act layout dtype eps name)");
+                 "groups multiplier bias act layout algo dtype eps name)");
         }
     }
     if (!have_kind) fail("layer: missing 'kind' (conv | pointwise | depthwise | dwsep)");
@@ -218,6 +226,11 @@ void validate(const LayerSpec &s) {
         fail("layer: kind=depthwise needs cout = c * multiplier = " + std::to_string(int64_t(s.c) * s.multiplier) +
              ", got cout=" + std::to_string(s.cout));
 
+    if (s.algo == Algo::Winograd && !winograd_eligible(s))
+        fail(std::string("layer: algo=winograd needs kind=conv with k=3, stride 1, dilation 1, groups 1; got kind=") +
+             to_string(s.kind) + " k=" + dims2(s.kh, s.kw) + " stride=" + dims2(s.sh, s.sw) + " dilation=" +
+             dims2(s.dh, s.dw) + " groups=" + std::to_string(s.groups));
+
     // The dilated kernel must fit in the padded input.
     const int64_t ext_h = int64_t(s.dh) * (s.kh - 1) + 1, ext_w = int64_t(s.dw) * (s.kw - 1) + 1;
     const int64_t padded_h = int64_t(s.h) + s.pad_t + s.pad_b, padded_w = int64_t(s.w) + s.pad_l + s.pad_r;
@@ -248,6 +261,7 @@ std::string to_text(const LayerSpec &s) {
     if (s.kind == Kind::Depthwise) o << ",multiplier=" << s.multiplier;
     o << ",bias=" << int(s.bias) << ",act=" << to_string(s.act) << ",layout=" << to_string(s.layout) << ",dtype=f32";
     if (s.eps != 1e-5f) o << ",eps=" << s.eps;
+    if (s.algo != Algo::Auto) o << ",algo=" << to_string(s.algo);
     return o.str();
 }
 
@@ -290,6 +304,9 @@ Counts count(const LayerSpec &s) {
 }
 
 std::string kernel_key(const LayerSpec &s, const std::string &target_key) {
+    if (s.algo == Algo::Auto)
+        throw std::logic_error("internal: kernel_key of an algo=auto spec (specialize it for the target first): " +
+                               to_text(s));
     std::ostringstream o;
     o << to_string(s.kind) << "_f32_n" << s.n << "c" << s.c << "h" << s.h << "w" << s.w << "_o" << s.cout << "_k"
       << dims2(s.kh, s.kw) << "s" << dims2(s.sh, s.sw) << "p";
@@ -299,6 +316,7 @@ std::string kernel_key(const LayerSpec &s, const std::string &target_key) {
     if (s.groups != 1) o << "_g" << s.groups;
     if (s.multiplier != 1) o << "_m" << s.multiplier;
     if (!s.bias) o << "_nobias";
+    if (s.algo == Algo::Winograd) o << "_wino" << winograd_tile(s);
     o << "_" << to_string(s.act) << "_" << to_string(s.layout) << "__" << target_key;
     return o.str();
 }
@@ -311,7 +329,14 @@ std::vector<ArgInfo> kernel_args(const LayerSpec &s) {
     std::vector<ArgInfo> a;
     a.push_back({"input", act_layout, nchw ? std::vector<int64_t>{n, c, h, w} : std::vector<int64_t>{n, h, w, c}});
     switch (s.kind) {
-    case Kind::Conv: a.push_back({"weight", "HWIO", {kh, kw, c / s.groups, co}}); break;
+    case Kind::Conv:
+        if (s.algo == Algo::Winograd) {
+            const int64_t alpha = winograd_tile(s) + 2;
+            a.push_back({"weight", "WINO" + std::to_string(winograd_tile(s)) + "x3", {alpha, alpha, c, co}});
+        } else {
+            a.push_back({"weight", "HWIO", {kh, kw, c / s.groups, co}});
+        }
+        break;
     case Kind::Pointwise: a.push_back({"weight", "IO", {c, co}}); break;
     case Kind::Depthwise: a.push_back({"weight", "HWC", {kh, kw, co}}); break;
     case Kind::Dwsep:

@@ -21,10 +21,14 @@ namespace convgen {
 enum class Kind { Conv, Pointwise, Depthwise, Dwsep };
 enum class Act { None, Relu, Relu6 };
 enum class Layout { NCHW, NHWC };
+// How a conv is computed. Auto is resolved per target by specialize() (generator/compile.h, rule
+// in schedules/select.cpp choose_algorithm); keys and kernel arguments need a resolved spec.
+enum class Algo { Auto, Direct, Winograd };
 
 const char *to_string(Kind k);    // "conv", "pointwise", "depthwise", "dwsep"
 const char *to_string(Act a);     // "none", "relu", "relu6"
 const char *to_string(Layout l);  // "nchw", "nhwc"
+const char *to_string(Algo a);    // "auto", "direct", "winograd"
 
 // Thrown for any invalid input; what() is one line naming the field and the value.
 struct SpecError : std::runtime_error {
@@ -46,6 +50,7 @@ struct LayerSpec {
     Act act = Act::None; // dwsep: after both BN stages
     Layout layout = Layout::NCHW;
     float eps = 1e-5f;   // dwsep BatchNorm epsilon (used when folding, not in the kernel)
+    Algo algo = Algo::Auto;  // conv: direct or Winograd F(m,3) (winograd_eligible shapes only)
 
     int out_c() const { return cout; }
     int out_h() const { return (h + pad_t + pad_b - (dh * (kh - 1) + 1)) / sh + 1; }
@@ -65,6 +70,13 @@ LayerSpec with_overrides(const LayerSpec &s, const std::vector<std::string> &set
 // The canonical text form: parse_layer(to_text(s)) == s.
 std::string to_text(const LayerSpec &s);
 
+// Winograd: a regular 3x3 conv with stride 1, dilation 1 and groups 1.
+bool winograd_eligible(const LayerSpec &s);
+// The output tile m of Winograd F(m, 3) (alpha = m + 2 input points per tile side). Always 2:
+// Lavin's F(4,3) with f32 products exceeds tolerance() by 1.2-1.5x on R1-R3-sized reductions
+// (c = 64..256; simulated in numpy with sequential f32 accumulation), F(2,3) stays near 3% of it.
+inline int winograd_tile(const LayerSpec &) { return 2; }
+
 // --- counting (DESIGN.md) ---
 struct Counts {
     int64_t out_n, out_c, out_h, out_w;
@@ -78,7 +90,9 @@ struct Counts {
 Counts count(const LayerSpec &s);
 
 // --- names ---
-// e.g. dwsep_f32_n1c32h112w112_o64_k3s1p1d1_relu_nhwc__x86_avx512 (grammar in README.md)
+// e.g. dwsep_f32_n1c32h112w112_o64_k3s1p1d1_relu_nhwc__x86_avx512 (grammar in README.md); a
+// Winograd spec adds _wino<m> before _<act>. Throws std::logic_error for algo=auto (specialize
+// the spec for its target first).
 std::string kernel_key(const LayerSpec &s, const std::string &target_key);
 
 // --- kernel arguments: one place that says what a kernel of this spec takes ---
@@ -88,6 +102,8 @@ struct ArgInfo {
     std::vector<int64_t> shape;  // in that layout's order, outermost first
     bool is_output = false;
 };
+// A Winograd conv's weight is U = G g G^T, layout "WINO<m>x3", shape [alpha][alpha][c][cout].
+// algo=auto is treated as direct (validation's size checks run before specialization).
 std::vector<ArgInfo> kernel_args(const LayerSpec &s);
 
 }  // namespace convgen

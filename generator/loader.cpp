@@ -89,6 +89,7 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         L.bias = l["bias"].get<bool>();
         L.act = convgen_act(enum_index(l["act"], {"none", "relu", "relu6"}));
         L.layout = convgen_layout(enum_index(l["layout"], {"nchw", "nhwc"}));
+        L.algo = l.value("algo", 0);
         e->kernel.key = e->key.c_str();
         e->kernel.target = e->target.c_str();
         e->kernel.num_args = int(e->args.size());

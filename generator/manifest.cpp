@@ -23,7 +23,8 @@ nlohmann::json layer_json(const LayerSpec &s) {
     return {{"kind", to_string(s.kind)}, {"n", s.n}, {"c", s.c}, {"h", s.h}, {"w", s.w}, {"cout", s.cout},
             {"kh", s.kh}, {"kw", s.kw}, {"sh", s.sh}, {"sw", s.sw}, {"pad", {s.pad_t, s.pad_l, s.pad_b, s.pad_r}},
             {"dh", s.dh}, {"dw", s.dw}, {"groups", s.groups}, {"multiplier", s.multiplier}, {"bias", s.bias},
-            {"act", to_string(s.act)}, {"layout", to_string(s.layout)}, {"dtype", "f32"}, {"eps", s.eps}};
+            {"act", to_string(s.act)}, {"layout", to_string(s.layout)}, {"dtype", "f32"}, {"eps", s.eps},
+            {"algo", s.algo == Algo::Winograd ? 1 : 0}};
 }
 
 const char *c_enum(Kind k) {
@@ -107,7 +108,8 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
           << "     {" << c_enum(s.kind) << ", " << s.n << ", " << s.c << ", " << s.h << ", " << s.w << ", " << s.cout << ", "
           << s.kh << ", " << s.kw << ", " << s.sh << ", " << s.sw << ", " << s.pad_t << ", " << s.pad_l << ", " << s.pad_b
           << ", " << s.pad_r << ", " << s.dh << ", " << s.dw << ", " << s.groups << ", " << s.multiplier << ", "
-          << int(s.bias) << ", " << c_enum(s.act) << ", " << c_enum(s.layout) << "},\n"
+          << int(s.bias) << ", " << c_enum(s.act) << ", " << c_enum(s.layout) << ", "
+          << (s.algo == Algo::Winograd ? 1 : 0) << "},\n"
           << "     " << kernel_args(s).size() << ", " << k.key << "_args, " << k.key << "_argv, halide_set_error_handler,\n"
           << "     halide_copy_to_host, halide_device_free},\n";
     }

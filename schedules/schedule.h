@@ -18,12 +18,16 @@ const char *to_string(ScheduleSource s);
 ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target);
 // True when a family of hand schedules covers the target (generator/targets.cpp accepts it).
 bool has_hand_schedules(const Halide::Target &target);
+// Resolves algo=auto for a target (the rule is commented in select.cpp); an explicit algo is
+// returned as given. generator/compile.h's specialize() is the one caller.
+Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target);
 
 namespace x86 {
 void schedule_conv(Algorithm &alg, const Halide::Target &t);
 void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
 void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
 void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
+void schedule_winograd(Algorithm &alg, const Halide::Target &t);  // kind conv, algo winograd
 }  // namespace x86
 
 namespace arm {  // AArch64 NEON (schedules/arm/)

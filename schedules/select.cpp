@@ -38,11 +38,13 @@ struct Family {
     const char *name;
     bool (*matches)(const Halide::Target &t);
     void (*schedule[4])(Algorithm &, const Halide::Target &);  // indexed by Kind
+    void (*winograd)(Algorithm &, const Halide::Target &);     // conv with algo=winograd; may be null
 };
 
 const Family kFamilies[] = {
     {"x86", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && !t.has_gpu_feature(); },
-     {x86::schedule_conv, x86::schedule_pointwise, x86::schedule_depthwise, x86::schedule_dwsep}},
+     {x86::schedule_conv, x86::schedule_pointwise, x86::schedule_depthwise, x86::schedule_dwsep},
+     x86::schedule_winograd},
     {"arm", [](const Halide::Target &t) { return t.arch == Halide::Target::ARM && t.bits == 64 && !t.has_gpu_feature(); },
      {arm::schedule_conv, arm::schedule_pointwise, arm::schedule_depthwise, arm::schedule_dwsep}},
     {"cuda", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::CUDA); },
@@ -59,11 +61,30 @@ const Family *family_of(const Halide::Target &t) {
 
 bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
+// algo=auto -> Winograd F(2,3) when the shape is eligible (3x3, stride 1, dilation 1, groups 1),
+// the target's family has a Winograd schedule (x86 only) and both channel counts are >= 16;
+// otherwise direct. Channels: the transforms cost O(c + cout) per tile against the O(c * cout)
+// product they shrink, so few channels leave little to save. Measured with convgen_bench
+// --threads 1 (README, Benchmark; numbers in schedules/x86/winograd.cpp).
+Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target) {
+    if (spec.algo != Algo::Auto) return spec.algo;
+    const Family *f = family_of(target);
+    const bool wins = spec.c >= 16 && spec.cout >= 16;
+    return winograd_eligible(spec) && f && f->winograd && wins ? Algo::Winograd : Algo::Direct;
+}
+
 ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target) {
     // 1. Tuned records: no autotuner yet.
     // 2. Hand schedules, by family.
     if (const Family *f = family_of(target)) {
-        f->schedule[int(alg.spec.kind)](alg, target);
+        if (alg.spec.algo == Algo::Winograd) {
+            if (!f->winograd)
+                throw SpecError(std::string("layer: algo=winograd has no schedule for target family ") + f->name +
+                                " (target " + target.to_string() + "); use algo=direct or auto");
+            f->winograd(alg, target);
+        } else {
+            f->schedule[int(alg.spec.kind)](alg, target);
+        }
         return ScheduleSource::Hand;
     }
     // 3. Autoscheduler: not wired yet; say which family lacks a schedule.

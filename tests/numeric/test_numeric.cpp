@@ -24,6 +24,7 @@ LayerSpec spec_of(const convgen_layer &l) {
     s.pad_t = l.pad_t, s.pad_l = l.pad_l, s.pad_b = l.pad_b, s.pad_r = l.pad_r, s.dh = l.dh, s.dw = l.dw;
     s.groups = l.groups, s.multiplier = l.multiplier, s.bias = l.bias, s.act = Act(l.act);
     s.layout = l.layout == CONVGEN_LAYOUT_NCHW ? Layout::NCHW : Layout::NHWC;
+    s.algo = l.algo == 1 ? Algo::Winograd : Algo::Direct;
     return s;
 }
 

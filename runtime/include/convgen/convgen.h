@@ -93,12 +93,13 @@ typedef struct convgen_layer {
     int bias; /* 1: the layer has conv bias parameters */
     convgen_act act;
     convgen_layout layout; /* NCHW or NHWC */
+    int algo;              /* conv: 0 direct, 1 Winograd (weight arg layout "WINO<m>x3") */
 } convgen_layer;
 
 /* One kernel argument, in call order; the output is last. shape is in `layout` order. */
 typedef struct convgen_arg_info {
     const char *name;   /* "input", "weight", "bias", "dw_weight", "dw_bias", "pw_weight", "pw_bias", "output" */
-    const char *layout; /* "NCHW", "NHWC", "HWIO", "IO", "HWC", "C" */
+    const char *layout; /* "NCHW", "NHWC", "HWIO", "IO", "HWC", "C", "WINO2x3" (Winograd U [a][a][c][cout]) */
     int ndim;
     int64_t shape[CONVGEN_MAX_DIMS];
 } convgen_arg_info;
