@@ -5,7 +5,7 @@ namespace convgen {
 
 Algorithm build_algorithm(const LayerSpec &spec) {
     switch (spec.kind) {
-    case Kind::Conv: return build_conv(spec);
+    case Kind::Conv: return spec.algo == Algo::Winograd ? build_winograd(spec) : build_conv(spec);
     case Kind::Pointwise: return build_pointwise(spec);
     case Kind::Depthwise: return build_depthwise(spec);
     case Kind::Dwsep: return build_dwsep(spec);

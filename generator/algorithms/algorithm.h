@@ -3,7 +3,8 @@
 // build_algorithm(spec) returns the pipeline of one layer as a plain struct of Funcs and Vars that
 // schedules/ then schedules (see schedules/schedule.h). One file per kind implements it:
 //   conv.cpp (regular, with groups), pointwise.cpp (1x1), depthwise.cpp (with channel multiplier),
-//   dwsep.cpp (dw -> folded BN -> act -> pw -> folded BN -> act, fused).
+//   dwsep.cpp (dw -> folded BN -> act -> pw -> folded BN -> act, fused), and winograd.cpp (the
+//   regular 3x3 stride-1 conv as Winograd F(m, 3), for specs with algo=winograd).
 //
 // Conventions every algorithm follows, so that schedules can rely on them:
 //  - Internal Funcs are indexed (c, x, y, n): channel innermost, then width, height, batch.
@@ -13,7 +14,7 @@
 //  - Every buffer has a fixed shape and dense strides (set on the ImageParams), so Halide
 //    specializes on the layer and checks callers.
 //  - Weights arrive packed as the runtime prepares them (generator/layer_spec.h kernel_args()):
-//    conv HWIO (Halide dims co, ci, kx, ky), pointwise IO (co, ci), depthwise HWC (c, kx, ky),
+//    conv HWIO (Halide dims co, ci, kx, ky), Winograd conv U (co, ci, ex, ey), pointwise IO (co, ci), depthwise HWC (c, kx, ky),
 //    biases C. BatchNorm is already folded into weights and biases.
 #pragma once
 
@@ -39,6 +40,16 @@ struct Algorithm {
     Halide::Func dw;
     Halide::Func dw_acc;  // (c, x, y, n): init + update over `dw_r`
     Halide::RDom dw_r;
+
+    // Winograd conv only (winograd.cpp): F(m, 3) over tiles (tx, ty) of m x m outputs, with
+    // alpha = m + 2 transform points (ex, ey) per side. `conv` reads wino_out's valid part.
+    int wino_m = 0;
+    Halide::Var ex{"ex"}, ey{"ey"}, tx{"tx"}, ty{"ty"}, ox{"ox"}, oy{"oy"};
+    Halide::Func wino_in_x;  // (c, ex, y_in_tile, tx, ty, n): B^T along x
+    Halide::Func wino_in;    // (c, ex, ey, tx, ty, n): V = B^T d B
+    Halide::Func wino_prod;  // (co, ex, ey, tx, ty, n): M = sum_ci U(co, ci, ex, ey) V(ci, ...), update over `r`
+    Halide::Func wino_out_x; // (co, ox, ey, tx, ty, n): A^T along x
+    Halide::Func wino_out;   // (co, ox, oy, tx, ty, n): A^T M A
 };
 
 Algorithm build_algorithm(const LayerSpec &spec);
@@ -48,6 +59,7 @@ Algorithm build_conv(const LayerSpec &spec);
 Algorithm build_pointwise(const LayerSpec &spec);
 Algorithm build_depthwise(const LayerSpec &spec);
 Algorithm build_dwsep(const LayerSpec &spec);
+Algorithm build_winograd(const LayerSpec &spec);  // kind conv with algo=winograd
 
 // Shared pieces of the algorithms (common.cpp).
 // ImageParams for kernel_args(spec) minus the output, with fixed bounds and dense strides.

@@ -6,7 +6,8 @@
  * dwsep, a BatchNorm). A stage reads its weight logically as w(o, i, y, x) whatever the framework
  * layout, folds scale s[o] and bias b[o] into it, and writes it densely as [kh][kw][i][o]: the
  * packed layouts HWIO (conv), IO (pointwise: kh = kw = 1) and HWC (depthwise: i = 1, o = c*m)
- * are all that one loop. BatchNorm (inference) is folded in double precision:
+ * are all that one loop; a Winograd conv (weight arg layout "WINO2x3") gets U = G g G^T instead
+ * (pack_winograd). BatchNorm (inference) is folded in double precision:
  *   s = gamma / sqrt(running_var + eps),  w' = w * s,  b' = (conv_bias or 0 - running_mean) * s + beta.
  *
  * Inputs are checked one by one (name, device, dtype, rank, layout, shape) before anything is
@@ -46,6 +47,13 @@ typedef struct packed {
     int64_t shape[4];
 } packed;
 
+/* Winograd F(m, 3) weight transform rows G (alpha x 3, alpha = m + 2), by output tile m; the
+ * generator's algorithm (generator/algorithms/winograd.cpp) holds the matching B^T and A^T. */
+static const double k_wino2_g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+/* m of a "WINO<m>x3" layout this runtime packs, else 0. */
+static int winograd_tile(const char *layout) { return strcmp(layout, "WINO2x3") == 0 ? 2 : 0; }
+
 /* The stages of the kernel's layer; returns their count, or 0 with the error set. */
 static int layer_stages(const convgen_kernel *k, stage st[2]) {
     const convgen_layer *l = &k->layer;
@@ -63,6 +71,15 @@ static int layer_stages(const convgen_kernel *k, stage st[2]) {
             return 0;
         }
         st[0] = (stage){"weight", b, NULL, 0, l->cout, l->c / l->groups, l->kh, l->kw, "weight", "HWIO", b};
+        /* A Winograd kernel says so in its weight arg's layout ("WINO2x3"): pack U = G g G^T. */
+        for (int a = 1; a < k->num_args - 1; a++)
+            if (!strcmp(k->args[a].name, "weight") && winograd_tile(k->args[a].layout) > 0)
+                st[0].packed_layout = k->args[a].layout;
+        if (strcmp(st[0].packed_layout, "HWIO") != 0 && (l->kh != 3 || l->kw != 3 || l->groups != 1)) {
+            set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has a %s weight for kernel %dx%d groups %d",
+                      k->key, st[0].packed_layout, l->kh, l->kw, l->groups);
+            return 0;
+        }
         return 1;
     case CONVGEN_KIND_POINTWISE:
         st[0] = (stage){"weight", b, NULL, 0, l->cout, l->c, 1, 1, "weight", "IO", b};
@@ -204,6 +221,30 @@ static void pack_weight(const stage *g, const convgen_tensor *t, const double *s
                 }
 }
 
+/* Packs the Winograd weight U[i][j][ci][o] = sum_{y,x} G[i][y] w(o, ci, y, x) G[j][x] * scale[o]
+ * (layout "WINO<m>x3", [alpha][alpha][i][o]) for a 3x3 stage, in double, rounded once to f32. */
+static void pack_winograd(const stage *g, const convgen_tensor *t, const double *scale, float *out) {
+    const double(*G)[3] = k_wino2_g; /* winograd_tile() admits only m = 2 */
+    const int alpha = 4;
+    int64_t st[4];
+    strides_of(t, st);
+    const float *w = t->data;
+    int oihw = t->layout == CONVGEN_LAYOUT_OIHW;
+    for (int i = 0; i < alpha; i++)
+        for (int j = 0; j < alpha; j++)
+            for (int64_t ci = 0; ci < g->i; ci++)
+                for (int64_t o = 0; o < g->o; o++) {
+                    double u = 0;
+                    for (int y = 0; y < 3; y++)
+                        for (int x = 0; x < 3; x++) {
+                            int64_t off = oihw ? o * st[0] + ci * st[1] + y * st[2] + x * st[3]
+                                               : y * st[0] + x * st[1] + ci * st[2] + o * st[3];
+                            u += G[i][y] * (double)w[off] * G[j][x];
+                        }
+                    *out++ = (float)(u * scale[o]);
+                }
+}
+
 /* Per-output-channel scale and bias of a stage: identity and the conv bias, or BatchNorm folded. */
 static convgen_status fold_stage(const convgen_kernel *k, const stage *g, spec *specs, int n, double eps,
                                  double *scale, double *bias) {
@@ -316,7 +357,10 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
         const stage *g = &stages[j];
         packed *w = &pk[npk];
         *w = (packed){g->packed_w, g->packed_layout, 0, {0}};
-        if (!strcmp(g->packed_layout, "HWIO")) w->ndim = 4, w->shape[0] = g->kh, w->shape[1] = g->kw, w->shape[2] = g->i, w->shape[3] = g->o;
+        if (winograd_tile(g->packed_layout) > 0) {
+            const int64_t alpha = winograd_tile(g->packed_layout) + 2;
+            w->ndim = 4, w->shape[0] = alpha, w->shape[1] = alpha, w->shape[2] = g->i, w->shape[3] = g->o;
+        } else if (!strcmp(g->packed_layout, "HWIO")) w->ndim = 4, w->shape[0] = g->kh, w->shape[1] = g->kw, w->shape[2] = g->i, w->shape[3] = g->o;
         else if (!strcmp(g->packed_layout, "IO")) w->ndim = 2, w->shape[0] = g->i, w->shape[1] = g->o;
         else w->ndim = 3, w->shape[0] = g->kh, w->shape[1] = g->kw, w->shape[2] = g->o; /* HWC */
         src_stage[npk] = j, is_bias[npk++] = 0;
@@ -348,6 +392,8 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
             if (src_stage[i] != j) continue;
             if (is_bias[i])
                 for (int64_t o = 0; o < stages[j].o; o++) buf[i][o] = (float)bias[o];
+            else if (winograd_tile(stages[j].packed_layout) > 0)
+                pack_winograd(&stages[j], find_spec(specs, nspec, stages[j].weight)->given, scale, buf[i]);
             else
                 pack_weight(&stages[j], find_spec(specs, nspec, stages[j].weight)->given, scale, buf[i]);
         }

@@ -5,7 +5,12 @@
 // (schedules/x86/common.h): NHWC holds cw channel vectors x tx columns, NCHW xw x-vectors x ty
 // rows x tc channels, with the C_in reduction outside the register tile. Without padding the
 // input is read directly; with padding the zero-padded copy is made once.
-// Measured (Zen4 2 shared cores, JIT, avx512_zen4): P1-P3 NHWC ~107 GFLOP/s, NCHW 73-106.
+// The NHWC register tile (cw x tx) comes from nhwc_tile()'s model, which counts the columns the
+// shifted last tile recomputes: tx = 6 on W = 56 / 14 wasted 7% of the FMAs (the whole gap to
+// oneDNN); now P1/P2 4 x 4, P3 2 x 14 (AVX-512), exact.
+// Measured (Zen4, 2 shared cores, load ~3.7):
+//   build/convgen_bench --layers suite.tsv --threads 1 --rounds 3 (ratio = oneDNN / convgen)
+//   before: P1 0.94 P2 0.94 P3 0.93 (~108 GFLOP/s); after: P1 1.04 P2 1.00 P3 0.96 (~110).
 #include "common.h"
 #include "schedule.h"
 

@@ -302,6 +302,31 @@ TEST_P(Packing, DepthwiseWithMultiplier) {
     EXPECT_EQ(got[1], b.v);
 }
 
+// A Winograd kernel (weight arg layout "WINO2x3", [4][4][c][cout]) gets U = G g G^T. By hand,
+// with G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]: an all-ones filter has G g G^T = u u^T with
+// u = G (1,1,1) = (1, 1.5, .5, 1); twice the centre tap gives 2 v v^T with v = G (0,1,0) =
+// (0, .5, -.5, 0).
+TEST_P(Packing, WinogradWeights) {
+    auto l = make_layer(CONVGEN_KIND_CONV, 1, 4, 4, 2, 3, 0);
+    l.algo = 1;
+    FakeKernel fk("pack_winograd", l, capture_fn<3>);
+    fk.args[1] = arg("weight", "WINO2x3", {4, 4, 1, 2});
+    Tensor w = weight(GetParam(), 2, 1, 3, 3);
+    for (int64_t y = 0; y < 3; y++)
+        for (int64_t x = 0; x < 3; x++) {
+            const bool oihw = GetParam() == CONVGEN_LAYOUT_OIHW;
+            w.v[oihw ? y * 3 + x : (y * 3 + x) * 2] = 1.f;                                   // o = 0
+            w.v[oihw ? 9 + y * 3 + x : (y * 3 + x) * 2 + 1] = (y == 1 && x == 1) ? 2.f : 0.f;  // o = 1
+        }
+    auto got = pack_through(fk, named({{"weight", &w}}));
+    ASSERT_EQ(got.size(), 1u);
+    const float u[4] = {1, 1.5f, 0.5f, 1}, v[4] = {0, 0.5f, -0.5f, 0};
+    std::vector<float> want;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) want.push_back(u[i] * u[j]), want.push_back(2 * v[i] * v[j]);
+    EXPECT_EQ(got[0], want);
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, Packing, ::testing::Values(CONVGEN_LAYOUT_OIHW, CONVGEN_LAYOUT_HWIO),
                          [](const auto &info) { return info.param == CONVGEN_LAYOUT_OIHW ? "OIHW" : "HWIO"; });
 

@@ -93,17 +93,64 @@ TEST(Counts, BytesAndIntensity) {
     EXPECT_DOUBLE_EQ(c.intensity, double(c.flops) / double(c.bytes));
 }
 
+// Keys need a resolved algo (generator/compile.h specialize); these tests resolve it by hand.
+LayerSpec direct(const std::string &text) { return parse_layer(text + ",algo=direct"); }
+
 TEST(Keys, EncodeEverythingButEps) {
-    EXPECT_EQ(kernel_key(parse_layer("kind=dwsep,c=32,h=112,w=112,cout=64,k=3,pad=1,act=relu,layout=nhwc"), "x86_avx512"),
+    EXPECT_EQ(kernel_key(direct("kind=dwsep,c=32,h=112,w=112,cout=64,k=3,pad=1,act=relu,layout=nhwc"), "x86_avx512"),
               "dwsep_f32_n1c32h112w112_o64_k3s1p1d1_relu_nhwc__x86_avx512");
-    EXPECT_EQ(kernel_key(parse_layer("kind=conv,n=2,c=5,h=9,w=8,cout=16,k=3,pad=0:1:2:1,bias=0"), "x86_avx2"),
+    EXPECT_EQ(kernel_key(direct("kind=conv,n=2,c=5,h=9,w=8,cout=16,k=3,pad=0:1:2:1,bias=0"), "x86_avx2"),
               "conv_f32_n2c5h9w8_o16_k3s1p0x1x2x1d1_nobias_none_nchw__x86_avx2");
-    EXPECT_EQ(kernel_key(parse_layer("kind=conv,c=4,h=9,w=10,cout=8,k=1:3,stride=1:2,groups=2,dilation=2:1"), "t"),
+    EXPECT_EQ(kernel_key(direct("kind=conv,c=4,h=9,w=10,cout=8,k=1:3,stride=1:2,groups=2,dilation=2:1"), "t"),
               "conv_f32_n1c4h9w10_o8_k1x3s1x2p0d2x1_g2_none_nchw__t");
-    EXPECT_EQ(kernel_key(parse_layer("kind=depthwise,c=8,h=10,w=10,k=3,multiplier=2"), "t"),
+    EXPECT_EQ(kernel_key(direct("kind=depthwise,c=8,h=10,w=10,k=3,multiplier=2"), "t"),
               "depthwise_f32_n1c8h10w10_o16_k3s1p0d1_m2_none_nchw__t");
-    EXPECT_EQ(kernel_key(parse_layer("kind=dwsep,c=4,h=8,w=8,cout=4,k=3,eps=0.1"), "t"),
-              kernel_key(parse_layer("kind=dwsep,c=4,h=8,w=8,cout=4,k=3"), "t"));
+    EXPECT_EQ(kernel_key(direct("kind=dwsep,c=4,h=8,w=8,cout=4,k=3,eps=0.1"), "t"),
+              kernel_key(direct("kind=dwsep,c=4,h=8,w=8,cout=4,k=3"), "t"));
+}
+
+TEST(Keys, AlgoAutoThrowsWinogradAddsItsTile) {
+    EXPECT_THROW(kernel_key(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3"), "t"), std::logic_error);
+    EXPECT_EQ(kernel_key(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3,pad=1,act=relu,algo=winograd"), "t"),
+              "conv_f32_n1c4h8w8_o4_k3s1p1d1_wino2_relu_nchw__t");
+    EXPECT_EQ(kernel_key(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3,bias=0,algo=winograd"), "t"),
+              "conv_f32_n1c4h8w8_o4_k3s1p0d1_nobias_wino2_none_nchw__t");
+}
+
+TEST(LayerSpec, AlgoGrammar) {
+    EXPECT_EQ(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3").algo, Algo::Auto);
+    EXPECT_EQ(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3,algo=Direct").algo, Algo::Direct);
+    const LayerSpec w = parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3,algo=winograd");
+    EXPECT_EQ(w.algo, Algo::Winograd);
+    EXPECT_NE(to_text(w).find(",algo=winograd"), std::string::npos) << to_text(w);
+    EXPECT_EQ(to_text(parse_layer(to_text(w))), to_text(w));
+    EXPECT_EQ(to_text(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3")).find("algo"), std::string::npos);
+    auto message = [](const std::string &text) {
+        try {
+            parse_layer(text);
+        } catch (const SpecError &e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message("kind=conv,c=4,h=8,w=8,cout=4,k=3,algo=fft"),
+              "layer: algo='fft' is not one of auto | direct | winograd");
+    for (const char *bad : {"kind=conv,c=4,h=8,w=8,cout=4,k=3,stride=2,algo=winograd",
+                            "kind=conv,c=4,h=8,w=8,cout=4,k=5,algo=winograd",
+                            "kind=conv,c=4,h=8,w=8,cout=4,k=3,dilation=2,algo=winograd",
+                            "kind=conv,c=4,h=8,w=8,cout=4,k=3,groups=2,algo=winograd",
+                            "kind=depthwise,c=4,h=8,w=8,k=3,algo=winograd"})
+        EXPECT_EQ(message(bad).rfind("layer: algo=winograd needs kind=conv with k=3, stride 1, dilation 1, groups 1", 0), 0u)
+            << bad << ": " << message(bad);
+}
+
+TEST(KernelArgs, WinogradWeightIsTheTransformedFilter) {
+    auto a = kernel_args(parse_layer("kind=conv,c=5,h=9,w=7,cout=6,k=3,pad=1,algo=winograd"));
+    ASSERT_EQ(a.size(), 4u);
+    EXPECT_EQ(a[1].name, "weight");
+    EXPECT_EQ(a[1].layout, "WINO2x3");
+    EXPECT_EQ(a[1].shape, (std::vector<int64_t>{4, 4, 5, 6}));
+    EXPECT_EQ(kernel_args(parse_layer("kind=conv,c=5,h=9,w=7,cout=6,k=3,algo=direct"))[1].layout, "HWIO");
 }
 
 TEST(KernelArgs, OrderShapesAndLayouts) {

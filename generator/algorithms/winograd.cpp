@@ -1,0 +1,101 @@
+// The regular 3x3 stride-1 convolution (dilation 1, groups 1) as Winograd F(m, 3) (Lavin & Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2015), for specs with algo=winograd.
+//
+// Outputs are cut into tiles of m x m; tile (tx, ty) reads the alpha x alpha input patch d
+// (alpha = m + 2) at (tx*m - pad_l, ty*m - pad_t). Per tile:
+//   V = B^T d B                       (wino_in, per input channel; wino_in_x is its x half)
+//   M(e) = sum_ci U(co, ci, e) V(ci, e)  (wino_prod: alpha^2 independent GEMMs, ci -> co)
+//   Y = A^T M A                       (wino_out; wino_out_x is its x half)
+//   out(co, x, y) = act(bias[co] + Y(co, x % m, y % m, x / m, y / m))
+// U = G g G^T arrives packed by the runtime (kernel_args: "WINO<m>x3", [alpha][alpha][c][cout],
+// Halide dims (co, ci, ex, ey)); ex/ox index the x direction, ey/oy the y direction.
+//
+// Tiles that overhang the output (Ho or Wo not a multiple of m) are computed in full from the
+// zero-padded input, and `conv` reads only the valid part, so nothing is written outside the
+// fixed-shape output. The transforms are written as mux() over the unrolled transform index, so a
+// schedule that unrolls ex/ey/ox/oy gets straight-line adds with constant coefficients.
+#include "algorithm.h"
+
+namespace convgen {
+
+using namespace Halide;
+
+namespace {
+
+// F(2,3): B^T (alpha x alpha) and A^T (m x alpha); G lives in the runtime's packing (params.c).
+const float kBT2[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+const float kAT2[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+
+// sum_k row[k] * term(k), skipping zero coefficients (all are 0 or +-1 for F(2,3)).
+template <typename F>
+Expr combine(const float *row, int n, F term) {
+    Expr e;
+    for (int k = 0; k < n; k++) {
+        if (row[k] == 0) continue;
+        Expr t = term(k);
+        if (row[k] == -1) t = -t;
+        else if (row[k] != 1) t = row[k] * t;
+        e = e.defined() ? e + t : t;
+    }
+    return e.defined() ? e : Expr(0.0f);
+}
+
+}  // namespace
+
+Algorithm build_winograd(const LayerSpec &spec) {
+    Algorithm a;
+    a.spec = spec;
+    a.params = make_params(spec);
+    // Arguments: input, weight U [alpha][alpha][C][Cout] (Halide dims co, ci, ex, ey), bias [Cout]?
+    const ImageParam &in = a.params[0], &U = a.params[1];
+    const int m = winograd_tile(spec), alpha = m + 2;
+    if (m != 2) throw SpecError("algorithm: Winograd F(" + std::to_string(m) + ",3) is not implemented");
+    a.wino_m = m;
+    const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
+    const Var &ex = a.ex, &ey = a.ey, &tx = a.tx, &ty = a.ty, &ox = a.ox, &oy = a.oy;
+
+    // Whole tiles read up to tiles*m + 2 - pad: pad the spec's bottom/right by the overhang so
+    // zero_padded_input's bound check covers those reads too (the padding itself stays zero).
+    LayerSpec tiled = spec;
+    tiled.pad_b += (spec.out_h() + m - 1) / m * m - spec.out_h();
+    tiled.pad_r += (spec.out_w() + m - 1) / m * m - spec.out_w();
+    a.input = zero_padded_input(tiled, in, c, x, y, n);
+
+    Var j("j");  // the y position inside the input patch
+    std::vector<Expr> rows;
+    for (int e = 0; e < alpha; e++)
+        rows.push_back(combine(kBT2[e], alpha, [&](int i) {
+            return a.input(c, tx * m + i - spec.pad_l, ty * m + j - spec.pad_t, n);
+        }));
+    a.wino_in_x = Func("wino_in_x");
+    a.wino_in_x(c, ex, j, tx, ty, n) = mux(ex, rows);
+    rows.clear();
+    for (int e = 0; e < alpha; e++)
+        rows.push_back(combine(kBT2[e], alpha, [&](int k) { return a.wino_in_x(c, ex, k, tx, ty, n); }));
+    a.wino_in = Func("wino_in");
+    a.wino_in(c, ex, ey, tx, ty, n) = mux(ey, rows);
+
+    a.r = RDom(0, spec.c, "r");
+    a.wino_prod = Func("wino_prod");
+    a.wino_prod(c, ex, ey, tx, ty, n) = 0.0f;
+    a.wino_prod(c, ex, ey, tx, ty, n) += U(c, a.r, ex, ey) * a.wino_in(a.r, ex, ey, tx, ty, n);
+
+    rows.clear();
+    for (int o = 0; o < m; o++)
+        rows.push_back(combine(kAT2[o], alpha, [&](int e) { return a.wino_prod(c, e, ey, tx, ty, n); }));
+    a.wino_out_x = Func("wino_out_x");
+    a.wino_out_x(c, ox, ey, tx, ty, n) = mux(ox, rows);
+    rows.clear();
+    for (int o = 0; o < m; o++)
+        rows.push_back(combine(kAT2[o], alpha, [&](int e) { return a.wino_out_x(c, ox, e, tx, ty, n); }));
+    a.wino_out = Func("wino_out");
+    a.wino_out(c, ox, oy, tx, ty, n) = mux(oy, rows);
+
+    a.conv = Func("conv");
+    const Expr bias = spec.bias ? a.params[2](c) : Expr(0.0f);
+    a.conv(c, x, y, n) = bias + a.wino_out(c, x % m, y % m, x / m, y / m, n);
+    define_output(a);
+    return a;
+}
+
+}  // namespace convgen
