@@ -25,8 +25,9 @@ const char *layout_name(convgen_layout layout);
  * "output" last, argv_fn); `who` prefixes the message ("convgen_run"). */
 convgen_status check_kernel(const convgen_kernel *kernel, const char *who);
 
-/* How good a kernel's target is on a CPU that supports it: 3 AVX-512, 2 AVX2, 1 other CPU
- * targets, 0 GPU targets (they need a device and copies, so a CPU kernel is preferred). */
+/* How good a kernel's target is on a CPU that supports it: 4 CUDA when a CUDA device is present,
+ * 3 AVX-512, 2 AVX2, 1 other CPU targets; -1 (not a choice) for CUDA without a device and for
+ * other GPU APIs. */
 int target_rank(const char *target);
 
 /* Everything convgen_prepare_params produced; immutable once returned. */

@@ -143,6 +143,10 @@ const convgen_kernel *convgen_find_kernel_for_layer(const convgen_layer *layer) 
             continue;
         }
         int rank = target_rank(k->target);
+        if (rank < 0) {
+            unsupported = k;
+            continue;
+        }
         if (rank > best_rank) best = k, best_rank = rank; /* ties: the first registered wins */
     }
     pthread_mutex_unlock(&g_lock);
