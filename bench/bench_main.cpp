@@ -22,6 +22,7 @@
 #include "onednn.h"
 #include "peak.h"
 #include "reference.h"
+#include "runtime_bridge.h"
 #include "targets.h"
 
 #include <CLI/CLI.hpp>
@@ -63,17 +64,6 @@ struct Options {
     unsigned seed = 1;
     bool verbose = false;
 };
-
-convgen_tensor host_tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(shape.size());
-    for (size_t i = 0; i < shape.size() && i < CONVGEN_MAX_DIMS; i++) t.dims[i] = shape[i];
-    t.layout = layout;
-    t.device = CONVGEN_DEVICE_HOST;
-    return t;
-}
 
 void check_status(convgen_status st, const std::string &what) {
     if (st != CONVGEN_OK) throw std::runtime_error(what + ": " + convgen_last_error());
@@ -212,16 +202,13 @@ double runtime_overhead_ns(const convgen_kernel *k, const LayerSpec &spec, unsig
     nop.argv_fn = [](void **) { return 0; };
     Tensor input = random_input(spec, seed);
     NamedTensors params = random_params(spec, seed + 1);
-    std::vector<convgen_named_tensor> named;
-    for (auto &[name, t] : params)
-        named.push_back({name.c_str(), host_tensor(t.data.data(), t.shape,
-                                                   t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+    std::vector<convgen_named_tensor> named = named_tensors(params);
     convgen_params *prepared = nullptr;
     check_status(convgen_prepare_params(&nop, named.data(), int(named.size()), spec.eps, &prepared), "prepare");
     const auto args = kernel_args(spec);
     std::vector<float> out(size_t(args.back().shape[0] * args.back().shape[1] * args.back().shape[2] *
                                   args.back().shape[3]));
-    const convgen_layout layout = spec.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+    const convgen_layout layout = layout_of(spec);
     convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
     convgen_tensor out_t = host_tensor(out.data(), args.back().shape, layout);
     std::vector<double> ns;
@@ -279,7 +266,7 @@ int bench(const Options &o) {
         // convgen
         convgen_params *prepared = nullptr;
         std::vector<float> out(ref.size(), NAN);
-        const convgen_layout layout = spec.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+        const convgen_layout layout = layout_of(spec);
         convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
         convgen_tensor out_t = host_tensor(out.data(), out_shape, layout);
         if (!k || !convgen_kernel_supported(k)) {
@@ -287,10 +274,7 @@ int bench(const Options &o) {
             r.note = "convgen: CPU lacks " + target.string;
         } else {
             try {
-                std::vector<convgen_named_tensor> named;
-                for (auto &[name, t] : params)
-                    named.push_back({name.c_str(), host_tensor(t.data.data(), t.shape,
-                                                               t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+                std::vector<convgen_named_tensor> named = named_tensors(params);
                 check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared),
                              "prepare " + key);
                 check_status(convgen_run(k, prepared, &in_t, &out_t), "run " + key);

@@ -10,6 +10,7 @@
 #include "npy.h"
 #include "qemu_runner.h"
 #include "reference.h"
+#include "runtime_bridge.h"
 #include "targets.h"
 
 #include <algorithm>
@@ -54,26 +55,6 @@ nlohmann::json info_json(const LayerSpec &s) {
             {"flops", c.flops},
             {"bytes", c.bytes},
             {"intensity", c.intensity}};
-}
-
-convgen_tensor host_tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(shape.size());
-    for (size_t i = 0; i < shape.size() && i < CONVGEN_MAX_DIMS; i++) t.dims[i] = shape[i];
-    t.layout = layout;
-    t.device = CONVGEN_DEVICE_HOST;
-    return t;
-}
-
-// PyTorch state_dict tensors as the runtime's named tensors (4-D weights OIHW, vectors X).
-std::vector<convgen_named_tensor> named_tensors(NamedTensors &params) {
-    std::vector<convgen_named_tensor> out;
-    for (auto &[name, t] : params)
-        out.push_back({name.c_str(), host_tensor(t.data.data(), t.shape,
-                                                 t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
-    return out;
 }
 
 void check_status(convgen_status st, const std::string &what) {
@@ -180,7 +161,7 @@ int cmd_run(const RunOptions &o) {
     int64_t elems = 1;
     for (int64_t d : out.shape) elems *= d;
     out.data.assign(size_t(elems), 0.f);
-    const convgen_layout layout = spec.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+    const convgen_layout layout = layout_of(spec);
     convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
     convgen_tensor out_t = host_tensor(out.data.data(), out.shape, layout);
     convgen_status st = convgen_run(k, prepared, &in_t, &out_t);
@@ -220,7 +201,7 @@ int cmd_check(const CheckOptions &o) {
             check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared), key);
             std::vector<float> out(size_t(args.back().shape[0] * args.back().shape[1] * args.back().shape[2] *
                                           args.back().shape[3]));
-            const convgen_layout layout = spec.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+            const convgen_layout layout = layout_of(spec);
             convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
             convgen_tensor out_t = host_tensor(out.data(), args.back().shape, layout);
             std::vector<double> times;

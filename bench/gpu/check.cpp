@@ -14,6 +14,7 @@
 #include "convgen/convgen.h"
 #include "internal.h"  // convgen_params: the packed weights, to call the pipeline directly
 #include "reference.h"
+#include "runtime_bridge.h"
 
 #include <HalideRuntime.h>
 
@@ -28,26 +29,6 @@
 using namespace convgen;
 
 namespace {
-
-LayerSpec spec_of(const convgen_layer &l) {
-    LayerSpec s;
-    s.kind = Kind(l.kind);
-    s.n = l.n, s.c = l.c, s.h = l.h, s.w = l.w, s.cout = l.cout, s.kh = l.kh, s.kw = l.kw, s.sh = l.sh, s.sw = l.sw;
-    s.pad_t = l.pad_t, s.pad_l = l.pad_l, s.pad_b = l.pad_b, s.pad_r = l.pad_r, s.dh = l.dh, s.dw = l.dw;
-    s.groups = l.groups, s.multiplier = l.multiplier, s.bias = l.bias != 0, s.act = Act(l.act);
-    s.layout = l.layout == CONVGEN_LAYOUT_NCHW ? Layout::NCHW : Layout::NHWC;
-    return s;
-}
-
-convgen_tensor host_tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(shape.size());
-    for (size_t i = 0; i < shape.size(); i++) t.dims[i] = shape[i];
-    t.layout = layout;
-    return t;
-}
 
 // A dense f32 halide_buffer_t over `data` with `shape` (outermost first), like runtime/src/run.c.
 struct Buf {
@@ -94,11 +75,8 @@ int main(int argc, char **argv) {
         if (!std::strstr(k->target, "cuda")) continue;
         const LayerSpec s = spec_of(k->layer);
         const Tensor input = random_input(s, 1);
-        const NamedTensors params = random_params(s, 2);
-        std::vector<convgen_named_tensor> named;
-        for (const auto &[name, t] : params)
-            named.push_back({name.c_str(), host_tensor(const_cast<float *>(t.data.data()), t.shape,
-                                                       t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+        NamedTensors params = random_params(s, 2);
+        std::vector<convgen_named_tensor> named = named_tensors(params);
         convgen_params *p = nullptr;
         if (convgen_prepare_params(k, named.data(), int(named.size()), s.eps, &p) != CONVGEN_OK) {
             std::printf("%-64s prepare failed: %s\n", k->key, convgen_last_error());
@@ -107,7 +85,7 @@ int main(int argc, char **argv) {
         }
         const auto args = kernel_args(s);
         std::vector<float> out(size_t(s.n) * s.cout * s.out_h() * s.out_w());
-        const convgen_layout layout = s.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+        const convgen_layout layout = layout_of(s);
         convgen_tensor in_t = host_tensor(const_cast<float *>(input.data.data()), input.shape, layout);
         convgen_tensor out_t = host_tensor(out.data(), args.back().shape, layout);
 

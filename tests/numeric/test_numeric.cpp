@@ -7,6 +7,7 @@
 #include "layer_spec.h"
 #include "npy.h"
 #include "reference.h"
+#include "runtime_bridge.h"
 
 #include <gtest/gtest.h>
 
@@ -16,27 +17,6 @@
 namespace {
 
 using namespace convgen;
-
-LayerSpec spec_of(const convgen_layer &l) {
-    LayerSpec s;
-    s.kind = Kind(l.kind);
-    s.n = l.n, s.c = l.c, s.h = l.h, s.w = l.w, s.cout = l.cout, s.kh = l.kh, s.kw = l.kw, s.sh = l.sh, s.sw = l.sw;
-    s.pad_t = l.pad_t, s.pad_l = l.pad_l, s.pad_b = l.pad_b, s.pad_r = l.pad_r, s.dh = l.dh, s.dw = l.dw;
-    s.groups = l.groups, s.multiplier = l.multiplier, s.bias = l.bias, s.act = Act(l.act);
-    s.layout = l.layout == CONVGEN_LAYOUT_NCHW ? Layout::NCHW : Layout::NHWC;
-    s.algo = l.algo == 1 ? Algo::Winograd : Algo::Direct;
-    return s;
-}
-
-convgen_tensor tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(shape.size());
-    for (size_t i = 0; i < shape.size(); i++) t.dims[i] = shape[i];
-    t.layout = layout;
-    return t;
-}
 
 class KernelTest : public testing::Test {
 public:
@@ -48,10 +28,7 @@ public:
 
         Tensor input = random_input(s, 7);
         NamedTensors params = random_params(s, 11);
-        std::vector<convgen_named_tensor> named;
-        for (auto &[name, t] : params)
-            named.push_back({name.c_str(), tensor(t.data.data(), t.shape,
-                                                  t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+        std::vector<convgen_named_tensor> named = named_tensors(params);
         convgen_params *p = nullptr;
         ASSERT_EQ(convgen_prepare_params(k_, named.data(), int(named.size()), s.eps, &p), CONVGEN_OK)
             << convgen_last_error();
@@ -62,8 +39,8 @@ public:
         // Sentinel values: a kernel that skips an output element fails the comparison.
         std::vector<float> out(size_t(elems), 12345.f);
         const convgen_layout layout = k_->layer.layout;
-        convgen_tensor in_t = tensor(input.data.data(), input.shape, layout);
-        convgen_tensor out_t = tensor(out.data(), out_shape, layout);
+        convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
+        convgen_tensor out_t = host_tensor(out.data(), out_shape, layout);
         convgen_status st = convgen_run(k_, p, &in_t, &out_t);
         convgen_params_free(p);
         ASSERT_EQ(st, CONVGEN_OK) << convgen_last_error();

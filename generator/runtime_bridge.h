@@ -1,0 +1,52 @@
+// Between the C runtime's descriptions (runtime/include/convgen/convgen.h) and the C++ side
+// (LayerSpec, Tensor): the CLI, the benchmarks and the tests all convert the same way.
+// Header-only, so cross-compiled test programs can use it without the rest of convgen_core.
+#pragma once
+
+#include "convgen/convgen.h"
+#include "layer_spec.h"
+#include "npy.h"
+
+#include <vector>
+
+namespace convgen {
+
+// The LayerSpec a registered kernel was generated for (eps is not part of a kernel).
+inline LayerSpec spec_of(const convgen_layer &l) {
+    LayerSpec s;
+    s.kind = Kind(l.kind);
+    s.n = l.n, s.c = l.c, s.h = l.h, s.w = l.w, s.cout = l.cout, s.kh = l.kh, s.kw = l.kw, s.sh = l.sh, s.sw = l.sw;
+    s.pad_t = l.pad_t, s.pad_l = l.pad_l, s.pad_b = l.pad_b, s.pad_r = l.pad_r, s.dh = l.dh, s.dw = l.dw;
+    s.groups = l.groups, s.multiplier = l.multiplier, s.bias = l.bias != 0, s.act = Act(l.act);
+    s.layout = l.layout == CONVGEN_LAYOUT_NCHW ? Layout::NCHW : Layout::NHWC;
+    s.algo = l.algo == 1 ? Algo::Winograd : Algo::Direct;
+    return s;
+}
+
+inline convgen_layout layout_of(const LayerSpec &s) {
+    return s.layout == Layout::NCHW ? CONVGEN_LAYOUT_NCHW : CONVGEN_LAYOUT_NHWC;
+}
+
+// A dense f32 host tensor over `data` (dims outermost first).
+inline convgen_tensor host_tensor(float *data, const std::vector<int64_t> &shape, convgen_layout layout) {
+    convgen_tensor t{};
+    t.data = data;
+    t.dtype = CONVGEN_F32;
+    t.ndim = int(shape.size());
+    for (size_t i = 0; i < shape.size() && i < CONVGEN_MAX_DIMS; i++) t.dims[i] = shape[i];
+    t.layout = layout;
+    t.device = CONVGEN_DEVICE_HOST;
+    return t;
+}
+
+// PyTorch state_dict tensors as the runtime's named tensors: 4-D weights OIHW, vectors X.
+// The result points into `params`, which must outlive it.
+inline std::vector<convgen_named_tensor> named_tensors(NamedTensors &params) {
+    std::vector<convgen_named_tensor> out;
+    for (auto &[name, t] : params)
+        out.push_back({name.c_str(), host_tensor(t.data.data(), t.shape,
+                                                 t.shape.size() == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X)});
+    return out;
+}
+
+}  // namespace convgen
