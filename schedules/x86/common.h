@@ -137,7 +137,9 @@ inline NchwTile nchw_tile(const LayerSpec &s, const TargetFacts &f) {
 //   xo (columns) | yr (rows of the block) | co (channel blocks) | yb (row blocks) | n
 // The whole reduction runs outside the register tile (conv.update()), so each reduction step
 // loads cw weight vectors and broadcasts tx inputs for cw * tx FMAs. A channel block's weights
-// stay in L2 while the rows of a row block pass. Returns yb, where a producer per row block
+// stay in L2 while the rows of a row block pass. With a single row block of fewer than 8 rows
+// (S4: 7x7) the channel blocks run in parallel instead of the rows (7 rows on 2 cores leave one
+// idle 1/8 of the time, and each channel block forked and joined). Returns yb, where a producer per row block
 // (dwsep's depthwise stage) is computed; row blocks run in parallel when there are several,
 // else the rows inside one do.
 inline Var schedule_gemm_nhwc(Algorithm &a, const Target &t, const std::vector<RVar> &red,
@@ -154,7 +156,9 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Target &t, const std::vector<R
         .reorder(ci, xi, xo, yr, co, yb, a.n);
     vectorize_if(out, ci, k.v);
     out.unroll(ci).unroll(xi);
+    const int n_co = (s.cout + k.v * k.cw - 1) / (k.v * k.cw);
     if ((H + row_block - 1) / row_block >= 2) out.parallel(yb);
+    else if (H < 8 && n_co >= 4) out.parallel(co);  // few rows: split the channel blocks
     else out.parallel(yr);
     if (s.n > 1) out.parallel(a.n);
 
