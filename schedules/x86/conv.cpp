@@ -27,17 +27,7 @@ void schedule_conv(Algorithm &a, const Target &t) {
     const LayerSpec &s = a.spec;
     const TargetFacts f = target_facts(t);
     const bool nhwc = s.layout == Layout::NHWC;
-    if (reads_padding(s)) {
-        // Store the padded copy in the layout's order, vectorized along its innermost dim.
-        a.input.compute_root();
-        if (nhwc) {
-            vectorize_if(a.input, a.c, pick_vector(f.f32_lanes(), s.c));
-        } else {
-            a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
-            vectorize_if(a.input, a.x, pick_vector(f.f32_lanes(), s.w));
-        }
-        a.input.parallel(nhwc ? a.y : a.c);
-    }
+    materialize_padded_input(a, f);
     if (nhwc)
         schedule_gemm_nhwc(a, t, {a.r[0], a.r[1], a.r[2]}, s.out_h());
     else
