@@ -36,9 +36,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
+#include <unistd.h>  // access()
 
 #ifndef CONVGEN_BENCH_WORK_DIR
 #define CONVGEN_BENCH_WORK_DIR "bench_kernels"
@@ -121,30 +120,25 @@ std::string spread_str(const Timing &t) {
 }
 
 void write_tsv(const std::string &path, const std::vector<Row> &rows, const PeakResult &peak) {
-    const std::string tmp = path + ".tmp." + std::to_string(getpid());
-    {
-        std::ofstream f(tmp);
-        if (!f) throw std::runtime_error("--tsv: cannot write " + tmp);
-        f << "layer\tkind\tflops\tbytes\tintensity\tconvgen_us\tconvgen_min_us\tconvgen_max_us\tonednn_us\t"
-             "onednn_min_us\tonednn_max_us\tratio\tratio_min\tgflops\tonednn_gflops\troofline_gflops\troofline_frac\t"
-             "onednn_roofline_frac\tconvgen_check\tconvgen_max_err\tonednn_check\tonednn_max_err\ttol\tonednn_impl\t"
-             "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\n";
-        auto num = [](double v) { return std::isfinite(v) ? fmt("%.6g", v) : std::string("nan"); };
-        for (const Row &r : rows) {
-            const double cu = r.cg.median(), du = r.dn.median();
-            const double g = gflops(r.counts.flops, cu), dg = gflops(r.counts.flops, du);
-            f << (r.spec.name.empty() ? "-" : r.spec.name) << '\t' << to_string(r.spec.kind) << '\t' << r.counts.flops
-              << '\t' << r.counts.bytes << '\t' << num(r.counts.intensity) << '\t' << num(cu) << '\t' << num(r.cg.min())
-              << '\t' << num(r.cg.max()) << '\t' << num(du) << '\t' << num(r.dn.min()) << '\t' << num(r.dn.max())
-              << '\t' << num(du / cu) << '\t' << num(r.dn.min() / r.cg.min()) << '\t' << num(g) << '\t' << num(dg) << '\t' << num(r.roofline_gflops) << '\t'
-              << num(g / r.roofline_gflops) << '\t' << num(dg / r.roofline_gflops) << '\t' << r.cg_check << '\t'
-              << num(r.cg_err) << '\t' << r.dn_check << '\t' << num(r.dn_err) << '\t' << num(r.tol) << '\t'
-              << r.dn_impl << '\t' << peak.threads << '\t' << num(peak.peak_gflops) << '\t' << num(peak.dram_gbs)
-              << '\t' << num(peak.l3_gbs) << '\t' << num(peak.l2_gbs) << '\n';
-        }
-        if (!f.flush()) throw std::runtime_error("--tsv: writing " + tmp + " failed");
+    std::ostringstream f;
+    f << "layer\tkind\tflops\tbytes\tintensity\tconvgen_us\tconvgen_min_us\tconvgen_max_us\tonednn_us\t"
+         "onednn_min_us\tonednn_max_us\tratio\tratio_min\tgflops\tonednn_gflops\troofline_gflops\troofline_frac\t"
+         "onednn_roofline_frac\tconvgen_check\tconvgen_max_err\tonednn_check\tonednn_max_err\ttol\tonednn_impl\t"
+         "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\n";
+    auto num = [](double v) { return std::isfinite(v) ? fmt("%.6g", v) : std::string("nan"); };
+    for (const Row &r : rows) {
+        const double cu = r.cg.median(), du = r.dn.median();
+        const double g = gflops(r.counts.flops, cu), dg = gflops(r.counts.flops, du);
+        f << (r.spec.name.empty() ? "-" : r.spec.name) << '\t' << to_string(r.spec.kind) << '\t' << r.counts.flops
+          << '\t' << r.counts.bytes << '\t' << num(r.counts.intensity) << '\t' << num(cu) << '\t' << num(r.cg.min())
+          << '\t' << num(r.cg.max()) << '\t' << num(du) << '\t' << num(r.dn.min()) << '\t' << num(r.dn.max())
+          << '\t' << num(du / cu) << '\t' << num(r.dn.min() / r.cg.min()) << '\t' << num(g) << '\t' << num(dg) << '\t' << num(r.roofline_gflops) << '\t'
+          << num(g / r.roofline_gflops) << '\t' << num(dg / r.roofline_gflops) << '\t' << r.cg_check << '\t'
+          << num(r.cg_err) << '\t' << r.dn_check << '\t' << num(r.dn_err) << '\t' << num(r.tol) << '\t'
+          << r.dn_impl << '\t' << peak.threads << '\t' << num(peak.peak_gflops) << '\t' << num(peak.dram_gbs)
+          << '\t' << num(peak.l3_gbs) << '\t' << num(peak.l2_gbs) << '\n';
     }
-    fs::rename(tmp, path);
+    write_file_atomic(path, f.str());  // npy.h: temporary + rename
 }
 
 // Runs the plot script. Returns 0 on success, 3 when python3 or matplotlib is missing, else 1.
