@@ -242,25 +242,6 @@ int64_t checked_numel(const std::vector<int64_t> &shape, int64_t itemsize, const
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Tensor helpers
-
-int64_t Tensor::numel() const {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
-}
-
-std::string shape_str(const std::vector<int64_t> &shape) {
-    std::string s = "(";
-    for (size_t i = 0; i < shape.size(); i++) {
-        if (i) s += ",";
-        s += std::to_string(shape[i]);
-    }
-    if (shape.size() == 1) s += ",";
-    return s + ")";
-}
-
-// ---------------------------------------------------------------------------------------------
 // .npy
 
 Tensor parse_npy(const std::string &b, const std::string &what) {

@@ -41,14 +41,24 @@ struct Tensor {
     std::vector<float> data;
 
     // Product of shape (1 for 0-d). Does not check data.size().
-    int64_t numel() const;
+    int64_t numel() const {
+        int64_t n = 1;
+        for (int64_t d : shape) n *= d;
+        return n;
+    }
 };
 
 // Named arrays; the names are the .npz entry names without ".npy" (e.g. "weight", "bn1.bias").
 using NamedTensors = std::map<std::string, Tensor>;
 
 // "(2, 3)" style text of a shape, as used in error messages: "(4,3,3,3)", "()", "(5,)".
-std::string shape_str(const std::vector<int64_t> &shape);
+// Inline (like numel) so programs that cannot link zlib, such as the cross-compiled ARM test, can
+// use Tensor and the reference without npy.cpp.
+inline std::string shape_str(const std::vector<int64_t> &shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < shape.size(); i++) s += (i ? "," : "") + std::to_string(shape[i]);
+    return s + (shape.size() == 1 ? ",)" : ")");
+}
 
 // --- files ---
 Tensor read_npy(const std::string &path);

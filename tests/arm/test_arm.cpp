@@ -14,21 +14,6 @@
 #include <string>
 #include <vector>
 
-namespace convgen {
-// The two functions of npy.cpp that reference.cpp uses: npy.cpp itself needs zlib, which has no
-// aarch64 build on this machine.
-int64_t Tensor::numel() const {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
-}
-std::string shape_str(const std::vector<int64_t> &shape) {
-    std::string s = "(";
-    for (size_t i = 0; i < shape.size(); i++) s += (i ? "," : "") + std::to_string(shape[i]);
-    return s + (shape.size() == 1 ? ",)" : ")");
-}
-}  // namespace convgen
-
 namespace {
 
 using namespace convgen;
