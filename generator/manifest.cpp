@@ -91,6 +91,18 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
       << " * copies GPU results back and frees device copies with them; no-ops for CPU kernels. */\n"
       << "extern int halide_copy_to_host(void *user_context, void *buffer);\n"
       << "extern int halide_device_free(void *user_context, void *buffer);\n\n";
+    bool any_cuda = false;
+    for (const KernelRecord &k : r.kernels) any_cuda |= k.target.target.has_feature(Halide::Target::CUDA);
+    if (any_cuda)
+        c << "/* The CUDA functions of the runtime (HalideRuntimeCuda.h, halide_buffer_t * as void *): convgen_run\n"
+          << " * wraps CUDA tensors and resident parameters with them and installs its context and stream hooks. */\n"
+          << "extern int halide_cuda_wrap_device_ptr(void *user_context, void *buffer, uint64_t device_ptr);\n"
+          << "extern int halide_cuda_detach_device_ptr(void *user_context, void *buffer);\n"
+          << "extern convgen_cuda_acquire_context_fn halide_set_cuda_acquire_context(convgen_cuda_acquire_context_fn);\n"
+          << "extern convgen_cuda_release_context_fn halide_set_cuda_release_context(convgen_cuda_release_context_fn);\n"
+          << "extern convgen_cuda_get_stream_fn halide_set_cuda_get_stream(convgen_cuda_get_stream_fn);\n"
+          << "static const convgen_cuda_runtime cuda_runtime = {halide_cuda_wrap_device_ptr, halide_cuda_detach_device_ptr,\n"
+          << "    halide_set_cuda_acquire_context, halide_set_cuda_release_context, halide_set_cuda_get_stream};\n\n";
     for (const KernelRecord &k : r.kernels) {
         c << "extern int " << k.key << "_argv(void **args);\n";
         c << "static const convgen_arg_info " << k.key << "_args[] = {\n";
@@ -111,7 +123,8 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
           << int(s.bias) << ", " << c_enum(s.act) << ", " << c_enum(s.layout) << ", "
           << (s.algo == Algo::Winograd ? 1 : 0) << "},\n"
           << "     " << kernel_args(s).size() << ", " << k.key << "_args, " << k.key << "_argv, halide_set_error_handler,\n"
-          << "     halide_copy_to_host, halide_device_free},\n";
+          << "     halide_copy_to_host, halide_device_free, "
+          << (k.target.target.has_feature(Halide::Target::CUDA) ? "&cuda_runtime" : "NULL") << "},\n";
     }
     c << "};\n\n"
       << "void convgen_register_" << o.bundle << "(void) {\n"

@@ -1,6 +1,7 @@
 /* Weight preparation: framework tensors in, the packed buffers a kernel reads out.
  *
- * Entry points: convgen_prepare_params, convgen_params_free.
+ * Entry points: convgen_prepare_params, convgen_params_free (the device copy of CUDA kernels'
+ * parameters is cuda.c's).
  *
  * Every kind is one or two "stages" (a convolution with a weight, an optional bias and, for
  * dwsep, a BatchNorm). A stage reads its weight logically as w(o, i, y, x) whatever the framework
@@ -407,6 +408,8 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
     strcpy(p->key, kernel->key);
     p->num_args = kernel->num_args;
     for (int a = 1; a < kernel->num_args - 1; a++) p->data[a] = buf[which[a]];
+    pthread_mutex_init(&p->device_lock, NULL);
+    atomic_init(&p->on_device, 0);
     free(scale);
     free(bias);
     *out = p;
@@ -421,6 +424,8 @@ fail:
 
 void convgen_params_free(convgen_params *params) {
     if (params == NULL) return;
+    cuda_free_params(params);
+    pthread_mutex_destroy(&params->device_lock);
     for (int a = 0; a < params->num_args; a++) free(params->data[a]);
     free(params->key);
     free(params);

@@ -9,11 +9,16 @@
  * with; we install ours once per runtime (per distinct set_error_handler function) and it
  * copies Halide's text into a thread-local buffer, so a failing run becomes CONVGEN_ERROR_KERNEL
  * with Halide's own message. A run touches no shared mutable state except that one-time install.
- * GPU kernels: Halide copies host inputs to the device itself; afterwards we copy the output back
- * and free every device copy (kernel->copy_to_host / device_free), and map "no CUDA driver or
- * device" failures to CONVGEN_ERROR_NO_DEVICE.
+ *
+ * CUDA kernels whose registry entry has kernel->cuda (cuda.c sets up driver, context and hooks):
+ * CUDA tensors and the resident parameters are wrapped into their halide_buffer_t as device
+ * pointers (no copies) and detached afterwards; a host input is marked host-dirty so that Halide
+ * copies it to a temporary device buffer, a host output is copied back (copy_to_host), and those
+ * temporaries are freed (device_free). While this thread records a graph, the pipeline call goes
+ * through cuda_record_run instead. CUDA kernels of older tables (no kernel->cuda) take host
+ * tensors only and copy their parameters at every call. "No CUDA driver or device" failures
+ * become CONVGEN_ERROR_NO_DEVICE.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,20 +71,6 @@ static void install_error_handler(convgen_set_error_handler_fn fn) {
 }
 
 /* ---- CUDA ---- */
-/* Halide's CUDA runtime dlopens "libcuda.so" only, which many driver installs lack (they ship
- * libcuda.so.1; the unversioned name comes with development packages). Before looking, it asks
- * the process (dlsym(RTLD_DEFAULT)) for the driver's symbols, so loading the driver here with
- * RTLD_GLOBAL under either name makes both work without overriding halide_cuda_get_symbol. */
-static pthread_once_t g_cuda_once = PTHREAD_ONCE_INIT;
-static void load_cuda_driver(void) {
-    if (dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL) == NULL) dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
-}
-
-static int is_cuda_target(const char *target) {
-    const char *p = strstr(target, "-cuda");
-    return p != NULL && (p[5] == '\0' || p[5] == '-');
-}
-
 /* Failures that mean "no usable driver or GPU" rather than a bug: Halide's own no-device codes;
  * for CUDA kernels, symbol_not_found ("CUDA API not found: cuInit": no libcuda), the CUDA driver
  * results older Halide runtimes pass through (NOT_INITIALIZED 3, STUB_LIBRARY 34 from the
@@ -99,12 +90,29 @@ static int is_no_device(int rc, int cuda, const char *message) {
 }
 
 /* ---- tensor checks ---- */
+#define OLD_TABLE "its registry entry has no CUDA runtime functions (a registry from an older convgen: regenerate it)"
+
 static convgen_status check_activation(const convgen_kernel *k, const char *what, const convgen_tensor *t,
-                                       const convgen_arg_info *arg) {
-    if (t->device != CONVGEN_DEVICE_HOST)
-        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": %s has device %s (%d); only host tensors are supported",
-                         what, t->device == CONVGEN_DEVICE_CUDA ? "CUDA" : "unknown", (int)t->device);
-    if (t->data == NULL) return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": %s data is NULL", what);
+                                       const convgen_arg_info *arg, int cuda) {
+    if (t->device != CONVGEN_DEVICE_HOST && t->device != CONVGEN_DEVICE_CUDA)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT,
+                         WHO ": %s has device %d, not a convgen_device (CONVGEN_DEVICE_HOST 0, CONVGEN_DEVICE_CUDA 1)",
+                         what, (int)t->device);
+    if (t->device == CONVGEN_DEVICE_CUDA && !cuda)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT,
+                         WHO ": %s has device CUDA, but kernel %s (target %s) runs on the CPU and takes host tensors",
+                         what, k->key, k->target);
+    if (t->device == CONVGEN_DEVICE_CUDA && k->cuda == NULL)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": %s has device CUDA, but kernel %s takes none: " OLD_TABLE,
+                         what, k->key);
+    if (t->device == CONVGEN_DEVICE_HOST && cuda_recording())
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT,
+                         WHO ": %s is a host tensor; a run recorded into a graph (convgen_graph_begin) takes CUDA "
+                         "tensors only",
+                         what);
+    if (t->data == NULL)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": %s %s is NULL", what,
+                         t->device == CONVGEN_DEVICE_CUDA ? "device pointer (data)" : "data");
     if (t->dtype != CONVGEN_F32)
         return set_error(CONVGEN_ERROR_DTYPE, WHO ": %s dtype is %d, kernel %s expects f32 (%d)", what, (int)t->dtype,
                          k->key, (int)CONVGEN_F32);
@@ -152,8 +160,16 @@ static void describe(halide_buffer_t *b, halide_dimension_t dim[CONVGEN_MAX_DIMS
     b->dim = dim;
 }
 
-convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *params, const convgen_tensor *input,
-                           convgen_tensor *output) {
+/* Detaches what was wrapped and frees the device copies Halide made. */
+static void release_buffers(const convgen_kernel *k, halide_buffer_t *bufs, const int *wrapped, int n) {
+    for (int a = 0; a < n; a++) {
+        if (wrapped[a]) k->cuda->detach_device_ptr(NULL, &bufs[a]);
+        else if (bufs[a].device != 0 && k->device_free != NULL) k->device_free(NULL, &bufs[a]);
+    }
+}
+
+static convgen_status run(const convgen_kernel *kernel, const convgen_params *params, const convgen_tensor *input,
+                          convgen_tensor *output) {
     convgen_status st = check_kernel(kernel, WHO);
     if (st != CONVGEN_OK) return st;
     if (params == NULL || input == NULL || output == NULL)
@@ -168,34 +184,68 @@ convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *p
     if (params->num_args != kernel->num_args) /* same key, different tables: would be a generator bug */
         return set_error(CONVGEN_ERROR_PARAMS_MISMATCH, WHO ": params have %d args, kernel %s takes %d",
                          params->num_args, kernel->key, kernel->num_args);
+    const int cuda = is_cuda_target(kernel->target);
+    const int resident = cuda && kernel->cuda != NULL; /* params on the device, CUDA tensors, graphs */
+    const int recording = cuda_recording();
+    if (recording && !cuda)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT,
+                         WHO ": kernel %s (target %s) runs on the CPU; only CUDA kernels can be recorded into a graph",
+                         kernel->key, kernel->target);
+    if (recording && !resident)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s cannot be recorded into a graph: " OLD_TABLE,
+                         kernel->key);
     int last = kernel->num_args - 1;
-    if ((st = check_activation(kernel, "input", input, &kernel->args[0])) != CONVGEN_OK) return st;
-    if ((st = check_activation(kernel, "output", output, &kernel->args[last])) != CONVGEN_OK) return st;
+    if ((st = check_activation(kernel, "input", input, &kernel->args[0], cuda)) != CONVGEN_OK) return st;
+    if ((st = check_activation(kernel, "output", output, &kernel->args[last], cuda)) != CONVGEN_OK) return st;
+
+    install_error_handler(kernel->set_error_handler);
+    if (resident) {
+        if ((st = cuda_prepare(kernel, WHO)) != CONVGEN_OK) return st;
+        if ((st = cuda_upload_params(params, WHO)) != CONVGEN_OK) return st;
+    } else if (cuda) {
+        cuda_load_driver(); /* Halide's runtime finds it through the process (see cuda.c) */
+    }
 
     halide_buffer_t bufs[CONVGEN_MAX_ARGS];
     halide_dimension_t dims[CONVGEN_MAX_ARGS][CONVGEN_MAX_DIMS];
     void *argv[CONVGEN_MAX_ARGS];
-    for (int a = 0; a <= last; a++) {
-        void *data = a == 0 ? input->data : a == last ? output->data : params->data[a];
-        describe(&bufs[a], dims[a], &kernel->args[a], data);
-        argv[a] = &bufs[a];
-    }
-
-    install_error_handler(kernel->set_error_handler);
-    const int cuda = is_cuda_target(kernel->target);
-    if (cuda) pthread_once(&g_cuda_once, load_cuda_driver);
+    int wrapped[CONVGEN_MAX_ARGS] = {0};
     g_halide_message[0] = '\0';
-    int rc = kernel->argv_fn(argv);
-    /* A GPU pipeline leaves its result on the device (and copies of its inputs there). */
-    if (rc == 0 && bufs[last].device != 0) {
+    int rc = 0, n = 0; /* n: buffers described so far */
+    for (int a = 0; a <= last && rc == 0; a++, n++) {
+        const convgen_tensor *t = a == 0 ? input : a == last ? output : NULL;
+        uint64_t device = t ? (t->device == CONVGEN_DEVICE_CUDA ? (uint64_t)(uintptr_t)t->data : 0)
+                            : resident ? params->device[a] : 0;
+        describe(&bufs[a], dims[a], &kernel->args[a], device ? NULL : t ? t->data : params->data[a]);
+        argv[a] = &bufs[a];
+        if (device != 0) {
+            rc = kernel->cuda->wrap_device_ptr(NULL, &bufs[a], device);
+            wrapped[a] = rc == 0;
+        } else if (cuda && a != last) {
+            bufs[a].flags = halide_buffer_flag_host_dirty; /* Halide copies it to the device */
+        }
+    }
+    if (rc == 0 && recording) {
+        if ((st = cuda_record_run(kernel, argv, &rc)) != CONVGEN_OK) {
+            release_buffers(kernel, bufs, wrapped, n);
+            return st;
+        }
+    } else if (rc == 0) {
+        rc = kernel->argv_fn(argv);
+    }
+    /* A GPU pipeline leaves a host output's result on the device. */
+    if (rc == 0 && bufs[last].device != 0 && !wrapped[last]) {
         rc = kernel->copy_to_host ? kernel->copy_to_host(NULL, &bufs[last]) : -1;
         if (rc != 0 && kernel->copy_to_host == NULL)
             snprintf(g_halide_message, sizeof g_halide_message,
                      "it left its output on the device and its registry entry has no halide_copy_to_host "
                      "(a registry from an older convgen: regenerate it)");
+        if (rc == 0 && resident && (st = cuda_finish_host_copy(WHO)) != CONVGEN_OK) {
+            release_buffers(kernel, bufs, wrapped, n);
+            return st;
+        }
     }
-    for (int a = 0; a <= last; a++)
-        if (bufs[a].device != 0 && kernel->device_free != NULL) kernel->device_free(NULL, &bufs[a]);
+    release_buffers(kernel, bufs, wrapped, n);
     if (rc != 0) {
         const char *msg = g_halide_message[0] ? g_halide_message : "(no message on this thread)";
         if (is_no_device(rc, cuda, msg))
@@ -203,7 +253,15 @@ convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *p
                              WHO ": kernel %s (target %s) needs a GPU: no CUDA driver or CUDA device was found "
                              "(Halide error %d: %s)",
                              kernel->key, kernel->target, rc, msg);
-        return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s failed (Halide error %d): %s", kernel->key, rc, msg);
+        return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s failed (Halide error %d)%s: %s", kernel->key, rc,
+                         recording ? " while being recorded into a graph" : "", msg);
     }
     return CONVGEN_OK;
+}
+
+convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *params, const convgen_tensor *input,
+                           convgen_tensor *output) {
+    convgen_status st = run(kernel, params, input, output);
+    if (st != CONVGEN_OK) cuda_recording_failed(st); /* a recording missing a run must not be launched */
+    return st;
 }

@@ -10,7 +10,6 @@
  * ISA features we know but cannot check here (avx10_1, x86_apx, armv8.x levels, ...) count as
  * unsupported: refusing a kernel is a clear error, SIGILL is not.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -136,25 +135,6 @@ int convgen_kernel_supported(const convgen_kernel *kernel) {
     while (next_token(&s, feature))
         if (!feature_ok(feature)) return 0;
     return 1;
-}
-
-/* 1 when a CUDA driver is loadable and reports at least one device (probed once). */
-typedef int (*cu_init_fn)(unsigned);
-typedef int (*cu_count_fn)(int *);
-static pthread_once_t g_gpu_once = PTHREAD_ONCE_INIT;
-static int g_gpu_present;
-static void probe_gpu(void) {
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
-    if (lib == NULL) lib = dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL);
-    if (lib == NULL) return;
-    cu_init_fn init = (cu_init_fn)dlsym(lib, "cuInit");
-    cu_count_fn count = (cu_count_fn)dlsym(lib, "cuDeviceGetCount");
-    int devices = 0;
-    g_gpu_present = init != NULL && count != NULL && init(0) == 0 && count(&devices) == 0 && devices > 0;
-}
-static int cuda_device_present(void) {
-    pthread_once(&g_gpu_once, probe_gpu);
-    return g_gpu_present;
 }
 
 int target_rank(const char *target) {

@@ -16,6 +16,7 @@
 #ifndef CONVGEN_CONVGEN_H
 #define CONVGEN_CONVGEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,7 @@ typedef enum convgen_status {
     CONVGEN_ERROR_LAYOUT = 5,           /* tensor layout or strides the kernel cannot take */
     CONVGEN_ERROR_PARAMS_MISMATCH = 6,  /* params prepared for another kernel */
     CONVGEN_ERROR_OUT_OF_MEMORY = 7,
-    CONVGEN_ERROR_KERNEL = 8,           /* the Halide pipeline reported an error */
+    CONVGEN_ERROR_KERNEL = 8,           /* the Halide pipeline or the CUDA driver reported an error */
     CONVGEN_ERROR_NO_DEVICE = 9,        /* no CUDA driver or device */
     CONVGEN_ERROR_UNSUPPORTED_CPU = 10, /* the kernel's ISA is not available on this CPU */
 } convgen_status;
@@ -59,7 +60,10 @@ typedef enum convgen_device { CONVGEN_DEVICE_HOST = 0, CONVGEN_DEVICE_CUDA = 1 }
 #define CONVGEN_MAX_DIMS 4
 
 /* A tensor the caller owns. dims and strides are outermost first, in `layout` order; strides
- * are in elements, and all-zero strides mean dense (row-major) storage. */
+ * are in elements, and all-zero strides mean dense (row-major) storage. A CUDA tensor
+ * (device CONVGEN_DEVICE_CUDA) holds a CUdeviceptr in `data` ((void *)(uintptr_t)ptr), allocated
+ * in the primary context of CUDA device 0 (cudaMalloc, PyTorch and cuMemAlloc in that context all
+ * qualify); only CUDA kernels take CUDA tensors. */
 typedef struct convgen_tensor {
     void *data;
     convgen_dtype dtype;
@@ -123,7 +127,28 @@ typedef struct convgen_kernel {
      * and frees the device copies Halide made of every argument with the second. */
     convgen_halide_buffer_fn copy_to_host;
     convgen_halide_buffer_fn device_free;
+    /* CUDA kernels (optional, NULL for CPU kernels and in older tables): the CUDA functions of its
+     * runtime. Without them a CUDA kernel still runs on host tensors the old way (every call copies
+     * input and parameters), but takes no CUDA tensors and cannot be recorded into a graph. */
+    const struct convgen_cuda_runtime *cuda;
 } convgen_kernel;
+
+/* Halide's CUDA hooks (HalideRuntimeCuda.h; a CUcontext and a CUstream are void * here). */
+typedef int (*convgen_cuda_acquire_context_fn)(void *user_context, void **context, bool create);
+typedef int (*convgen_cuda_release_context_fn)(void *user_context);
+typedef int (*convgen_cuda_get_stream_fn)(void *user_context, void *context, void **stream);
+
+/* What the runtime needs from a Halide runtime compiled with CUDA; the generated registry fills it
+ * with halide_cuda_wrap_device_ptr, halide_cuda_detach_device_ptr and halide_set_cuda_*. convgen
+ * wraps CUDA tensors and resident parameters into halide_buffer_t with the first two (no copies),
+ * and installs its own context and stream hooks with the setters at the first CUDA run. */
+typedef struct convgen_cuda_runtime {
+    int (*wrap_device_ptr)(void *user_context, void *buffer, uint64_t device_ptr);
+    int (*detach_device_ptr)(void *user_context, void *buffer);
+    convgen_cuda_acquire_context_fn (*set_acquire_context)(convgen_cuda_acquire_context_fn handler);
+    convgen_cuda_release_context_fn (*set_release_context)(convgen_cuda_release_context_fn handler);
+    convgen_cuda_get_stream_fn (*set_get_stream)(convgen_cuda_get_stream_fn handler);
+} convgen_cuda_runtime;
 
 /* ---- registry ---- */
 /* Adds `count` kernels (the table must outlive the program). The generated registry calls this
@@ -142,20 +167,75 @@ int convgen_kernel_supported(const convgen_kernel *kernel);
 /* ---- parameters ---- */
 typedef struct convgen_params convgen_params;
 /* From framework-layout weights to the packed layout the kernel takes, BatchNorm folded (dwsep,
- * with epsilon bn_eps). Done once; the result is immutable and may be shared across threads. */
+ * with epsilon bn_eps). Done once; the result is immutable and may be shared across threads.
+ * Weights are host tensors. */
 convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convgen_named_tensor *tensors,
                                       int count, float bn_eps, convgen_params **out);
+/* CUDA kernels: copies the packed parameters to the device once; they stay there until
+ * convgen_params_free. The first convgen_run of a CUDA kernel does this by itself (once, whichever
+ * thread gets there first); call it to keep that copy out of the first run's time. CONVGEN_OK
+ * when already there; CONVGEN_ERROR_INVALID_ARGUMENT for parameters of a CPU kernel. */
+convgen_status convgen_params_upload(const convgen_params *params);
+/* Frees the host and device copies. Call it after the last run (and graph) using them has
+ * finished on the GPU (convgen_cuda_synchronize) and after freeing graphs that recorded them. */
 void convgen_params_free(convgen_params *params);
 
 /* ---- running ---- */
 /* Checks input and output against the kernel's fixed shape, layout and dtype, then runs it.
- * GPU (CUDA) kernels take host tensors too: each call copies the input and parameters to the
- * device, runs, copies the output back and frees the device copies. Without a CUDA driver or
- * device the call returns CONVGEN_ERROR_NO_DEVICE (the driver is looked up as libcuda.so, then
- * libcuda.so.1). Device tensors (CONVGEN_DEVICE_CUDA) are not supported yet
- * (CONVGEN_ERROR_INVALID_ARGUMENT). */
+ *
+ * CUDA kernels take host or CUDA tensors (each of input and output independently):
+ *  - CUDA tensors are handed to the kernel as they are (no copy) and the call returns as soon as
+ *    the kernel is queued on this thread's stream (convgen_cuda_set_stream): the output is ready
+ *    once convgen_cuda_synchronize (or a CUDA event/stream wait of yours) returns;
+ *  - a host input is copied to a temporary device buffer, a host output is copied back before the
+ *    call returns (synchronous);
+ *  - the parameters live on the device from the first run on (convgen_params_upload).
+ * A CPU kernel given a CUDA tensor, or a tensor whose device is not a convgen_device, is
+ * CONVGEN_ERROR_INVALID_ARGUMENT. Without a CUDA driver or device a CUDA kernel returns
+ * CONVGEN_ERROR_NO_DEVICE (the driver is looked up as libcuda.so.1, then libcuda.so). A failing
+ * CUDA kernel or driver call is CONVGEN_ERROR_KERNEL with the driver's error name. */
 convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *params,
                            const convgen_tensor *input, convgen_tensor *output);
+
+/* ---- CUDA ----
+ * convgen loads the CUDA driver with dlopen at the first CUDA call (nothing links against CUDA)
+ * and runs every CUDA kernel in the primary context of device 0: the context the CUDA runtime
+ * API and PyTorch use, so their device pointers and streams are valid here. */
+
+/* The CUstream (void *) this thread's CUDA runs and graph launches are queued on; NULL (the
+ * default) is the legacy default stream. */
+convgen_status convgen_cuda_set_stream(void *stream);
+/* Waits until everything queued on this thread's stream has finished; CONVGEN_ERROR_KERNEL with
+ * the driver's error when a queued kernel failed. */
+convgen_status convgen_cuda_synchronize(void);
+
+/* CUDA graphs: record a sequence of convgen_run calls once, replay it with one driver call.
+ *
+ *   convgen_graph_begin();                 // this thread now records instead of running
+ *   convgen_run(k1, p1, &x, &y);           // CUDA kernels on CUDA tensors only
+ *   convgen_run(k2, p2, &y, &z);
+ *   convgen_graph *g;
+ *   convgen_graph_end(&g);                 // the recorded sequence, ready to launch
+ *   for (...) convgen_graph_launch(g);     // queued on this thread's stream, in recorded order
+ *   convgen_cuda_synchronize();
+ *   convgen_graph_free(g);
+ *
+ * Each recorded run is captured with CUDA stream capture (thread-local mode) on a private stream
+ * and becomes one node of the graph, after the previous one. Parameters are uploaded before the
+ * capture, and the first time a kernel is recorded it is run once for real first (a warm-up that
+ * loads its GPU module outside the capture, so it writes its output once). A replay reads and
+ * writes the very tensors and parameters that were recorded: they must stay allocated, and their
+ * contents are whatever they hold when the replay runs. Runs of CPU kernels or with host tensors
+ * during a recording are errors. Any failing call while recording fails the whole recording:
+ * convgen_graph_end then returns that call's status and message and no graph. Like CUDA's own
+ * graph objects, a convgen_graph must not be used by two threads at once. */
+typedef struct convgen_graph convgen_graph;
+convgen_status convgen_graph_begin(void);
+convgen_status convgen_graph_end(convgen_graph **graph);
+convgen_status convgen_graph_launch(const convgen_graph *graph);
+/* How many convgen_run calls the graph replays. */
+int convgen_graph_size(const convgen_graph *graph);
+void convgen_graph_free(convgen_graph *graph);
 
 #ifdef __cplusplus
 }
