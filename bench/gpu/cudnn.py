@@ -1,6 +1,7 @@
 """cuDNN baseline for bench/gpu/run.sh: times torch.nn.functional.conv2d (and the dwsep block)
 for the layers convgen_gpu_check measured (read from its CSV), with TF32 off and on, and prints
-convgen's GPU time against both.
+convgen's GPU time against both, beside convgen's wall time per call on device tensors (convgen_run,
+and a replayed one-run graph) and what that adds to its GPU time.
 
 Each layer is captured in a CUDA graph and replayed (launch overhead excluded, as convgen's gpu_us
 excludes it); time = CUDA-event time of `reps` replays / reps. cudnn.benchmark picks the fastest
@@ -11,6 +12,7 @@ algorithm first. dwsep is dw conv -> BN -> ReLU -> pw conv -> BN -> ReLU in eval
 """
 import argparse
 import csv
+import math
 
 import torch
 import torch.nn.functional as F
@@ -76,7 +78,9 @@ def main():
     rows = list(csv.DictReader(open(a.csv)))
     torch.backends.cudnn.benchmark = True
     print(f"cuDNN {torch.backends.cudnn.version()}, torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    print(f"{'kernel':64} {'convgen_us':>10} {'cudnn_us':>9} {'tf32_us':>9} {'vs_fp32':>8} {'vs_tf32':>8}  check")
+    print(f"{'kernel':64} {'convgen_us':>10} {'cudnn_us':>9} {'tf32_us':>9} {'vs_fp32':>8} {'vs_tf32':>8} "
+          f"{'dev_us':>7} {'graph_us':>8} {'+dev':>6} {'+graph':>6}  check")
+    ratios = []
     for r in rows:
         fn = layer_fn(r, "cuda")
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
@@ -84,10 +88,19 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         tf32 = time_us(fn, a.reps)
         ours = float(r["gpu_us"])
+        dev, graph = float(r["dev_us"]), float(r["graph_us"])
         ratio = lambda base: f"{base / ours:8.2f}" if ours > 0 else f"{'-':>8}"
-        print(f"{r['key']:64} {ours:10.2f} {fp32:9.2f} {tf32:9.2f} {ratio(fp32)} {ratio(tf32)}  "
+        if ours > 0:
+            ratios.append(fp32 / ours)
+        print(f"{r['key']:64} {ours:10.2f} {fp32:9.2f} {tf32:9.2f} {ratio(fp32)} {ratio(tf32)} "
+              f"{dev:7.2f} {graph:8.2f} {dev - ours:6.2f} {graph - ours:6.2f}  "
               f"{'ok' if r['ok'] == '1' else 'FAIL'}", flush=True)
-    print("vs_fp32 / vs_tf32: cuDNN time / convgen time (> 1: convgen is faster)")
+    if ratios:
+        print(f"geometric mean of vs_fp32 over {len(ratios)} kernels: {math.exp(sum(map(math.log, ratios)) / len(ratios)):.2f}"
+              f" (slowest {min(ratios):.2f})")
+    print("vs_fp32 / vs_tf32: cuDNN time / convgen GPU time (> 1: convgen is faster); dev_us, graph_us: convgen's "
+          "wall time per call on device tensors (convgen_run; one-run graph replay), +dev/+graph: beyond its GPU "
+          "time (issue 5: <= 2 us); nan: no graph (the kernel allocates at every run)")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@
 # the kernels, the Halide runtime and the reference are inside) and run, from the repo root:
 #   bench/gpu/run.sh [path/to/convgen_gpu_check]
 #
-# Prints convgen_gpu_check's table (per kernel: GPU time of the pipeline on device-resident
-# buffers, wall time of one convgen_run with its host<->device copies, error vs reference), then
-# cudnn.py's table (cuDNN through torch.nn.functional.conv2d in CUDA graphs, TF32 off and on, and
-# the ratios). Exit status: that of convgen_gpu_check (1: a kernel failed; 3: no GPU).
+# Prints convgen_gpu_check's table (per kernel, each path checked against the reference: GPU time
+# per call from graph replays; wall time per call on host tensors (copies), on device tensors with
+# resident parameters (convgen_run) and by replaying a recorded graph; what those add to the GPU
+# time), then cudnn.py's table (cuDNN through torch.nn.functional.conv2d in CUDA graphs, TF32 off
+# and on, the ratios and their geometric mean, convgen's wall times beside). Exit status: that of
+# convgen_gpu_check (1: a kernel failed; 3: no GPU). Time limits: 150 s + 80 s.
 set -u
 here=$(dirname "$0")
 check=${1:-build/bench/gpu/convgen_gpu_check}

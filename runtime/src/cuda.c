@@ -19,13 +19,17 @@
  * while a run is being recorded, else this thread's stream). Halide then runs on them: no context of
  * its own, no per-call context creation.
  *
- * Graphs: each recorded run is captured on its own (cuStreamBeginCapture, thread-local mode, on the
- * recording's private stream) into a small graph that becomes a child node of the recording's graph,
- * after the previous one. Between two captures this thread may allocate and load modules again, so
- * the parameters are uploaded before each capture and, the first time a kernel is recorded, it runs
- * once for real (Halide loads its module then, not during the capture). A pipeline that allocated
- * device memory or synchronized per call would fail its capture (the driver refuses), and the
- * recording reports that.
+ * Graphs: each recorded run is captured on its own (cuStreamBeginCapture, thread-local mode) into a
+ * small graph that becomes a child node of the recording's graph, after the previous one. Between
+ * two captures this thread may allocate and load modules again, so the parameters are uploaded
+ * before each capture and, the first time a kernel is recorded, it runs once for real on the
+ * caller's stream (Halide loads its module then, not during the capture). Captures happen on a
+ * stream of this thread's that is used for nothing else and never destroyed (a pthread key frees it
+ * when the thread ends). That matters for pipelines that allocate a device buffer for an
+ * intermediate at every run: Halide's allocation cache is keyed by stream, so on this stream it
+ * never holds anything, every allocation in a captured run goes to the driver, and the driver
+ * refuses allocations during a capture: the recording fails with that message instead of baking a
+ * buffer that Halide considers free (and may hand out again) into the graph.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -206,7 +210,7 @@ static CUresult sync_stream(CUstream stream) {
 
 /* ---- Halide hooks ---- */
 static _Thread_local CUstream t_stream;  /* convgen_cuda_set_stream */
-static _Thread_local CUstream t_capture; /* non-NULL while a recorded run executes (warm-up or capture) */
+static _Thread_local CUstream t_capture; /* non-NULL while a recorded run is being captured */
 
 static int hook_acquire_context(void *user_context, void **context, bool create) {
     (void)user_context;
@@ -362,10 +366,21 @@ struct convgen_graph {
     int runs;
 };
 
+/* This thread's capture stream (see the top of the file), made by its first convgen_graph_begin. */
+static _Thread_local CUstream t_capture_stream;
+static pthread_key_t g_stream_key;
+static pthread_once_t g_stream_key_once = PTHREAD_ONCE_INIT;
+static void destroy_capture_stream(void *stream) {
+    if (push() == 0) {
+        cu.StreamDestroy(stream);
+        pop();
+    }
+}
+static void make_stream_key(void) { pthread_key_create(&g_stream_key, destroy_capture_stream); }
+
 /* This thread's recording. */
 static _Thread_local struct {
     int active, runs;
-    CUstream stream;
     CUgraph graph;
     CUgraphNode last;
     convgen_status failed;
@@ -413,17 +428,19 @@ convgen_status convgen_graph_begin(void) {
         return set_error(CONVGEN_ERROR_NO_DEVICE,
                          WHO ": the CUDA driver lacks the graph functions (cuStreamBeginCapture_v2, "
                          "cuGraphInstantiateWithFlags, ...: CUDA 11.4 or newer)");
-    CUstream stream = NULL;
     CUgraph graph = NULL;
     CUresult r = push();
     if (r == 0) {
-        r = cu.StreamCreate(&stream, CU_STREAM_NON_BLOCKING);
-        if (r == 0 && (r = cu.GraphCreate(&graph, 0)) != 0) cu.StreamDestroy(stream);
+        if (t_capture_stream == NULL && (r = cu.StreamCreate(&t_capture_stream, CU_STREAM_NON_BLOCKING)) == 0) {
+            pthread_once(&g_stream_key_once, make_stream_key);
+            pthread_setspecific(g_stream_key, t_capture_stream);
+        }
+        if (r == 0) r = cu.GraphCreate(&graph, 0);
         pop();
     }
     if (r != 0) return set_error(CONVGEN_ERROR_KERNEL, WHO ": creating the capture stream and graph: %s", err_name(r));
     memset(&t_rec, 0, sizeof t_rec);
-    t_rec.active = 1, t_rec.stream = stream, t_rec.graph = graph;
+    t_rec.active = 1, t_rec.graph = graph;
     return CONVGEN_OK;
 #undef WHO
 }
@@ -433,29 +450,27 @@ convgen_status cuda_record_run(const convgen_kernel *k, void **argv, int *rc) {
     *rc = 0;
     CUresult r = 0;
     if (!is_warm(k->argv_fn)) {
-        /* Run once outside any capture (Halide loads the module), on the recording's stream. */
+        /* Run once outside any capture (Halide loads the module), on the caller's stream. */
         uint64_t flags[CONVGEN_MAX_ARGS];
         for (int a = 0; a < k->num_args; a++) flags[a] = ((halide_buffer_t *)argv[a])->flags;
-        t_capture = t_rec.stream;
         *rc = k->argv_fn(argv);
-        t_capture = NULL;
         for (int a = 0; a < k->num_args; a++) ((halide_buffer_t *)argv[a])->flags = flags[a];
         if (*rc != 0) return CONVGEN_OK; /* the caller reports the pipeline's error */
-        if ((r = sync_stream(t_rec.stream)) != 0)
+        if ((r = sync_stream(t_stream)) != 0)
             return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s: its warm-up run before recording failed: %s", k->key,
                              err_name(r));
         set_warm(k->argv_fn);
     }
     if ((r = push()) != 0) return set_error(CONVGEN_ERROR_KERNEL, WHO ": cuCtxPushCurrent failed: %s", err_name(r));
-    if ((r = cu.StreamBeginCapture(t_rec.stream, CU_CAPTURE_THREAD_LOCAL)) != 0) {
+    if ((r = cu.StreamBeginCapture(t_capture_stream, CU_CAPTURE_THREAD_LOCAL)) != 0) {
         pop();
         return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s: cuStreamBeginCapture failed: %s", k->key, err_name(r));
     }
-    t_capture = t_rec.stream;
+    t_capture = t_capture_stream;
     *rc = k->argv_fn(argv);
     t_capture = NULL;
     CUgraph child = NULL;
-    r = cu.StreamEndCapture(t_rec.stream, &child);
+    r = cu.StreamEndCapture(t_capture_stream, &child);
     CUgraphNode node = NULL;
     if (*rc == 0 && r == 0 && child != NULL)
         r = cu.GraphAddChildGraphNode(&node, t_rec.graph, t_rec.last ? &t_rec.last : NULL, t_rec.last ? 1 : 0, child);
@@ -497,7 +512,6 @@ convgen_status convgen_graph_end(convgen_graph **out) {
             (*out)->runs = t_rec.runs;
         }
         cu.GraphDestroy(t_rec.graph);
-        cu.StreamDestroy(t_rec.stream);
         pop();
     }
     memset(&t_rec, 0, sizeof t_rec);

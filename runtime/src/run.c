@@ -253,8 +253,12 @@ static convgen_status run(const convgen_kernel *kernel, const convgen_params *pa
                              WHO ": kernel %s (target %s) needs a GPU: no CUDA driver or CUDA device was found "
                              "(Halide error %d: %s)",
                              kernel->key, kernel->target, rc, msg);
-        return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s failed (Halide error %d)%s: %s", kernel->key, rc,
-                         recording ? " while being recorded into a graph" : "", msg);
+        return set_error(CONVGEN_ERROR_KERNEL, WHO ": kernel %s failed (Halide error %d)%s: %s%s", kernel->key, rc,
+                         recording ? " while being recorded into a graph" : "", msg,
+                         recording && strstr(msg, "cuMemAlloc") != NULL
+                             ? " (it allocates a device buffer for an intermediate at every run, which a graph cannot "
+                               "replay: run it with convgen_run)"
+                             : "");
     }
     return CONVGEN_OK;
 }

@@ -41,6 +41,7 @@ static bool error_has(const char *text) { return std::strstr(convgen_last_error(
 // The layer of CMakeLists.txt: conv 4 -> 8 channels, 3x3, pad 1, on 9 x 11, NCHW.
 const char *kCudaKey = "conv_f32_n1c4h9w11_o8_k3s1p1d1_none_nchw__cuda";
 const char *kCpuKey = "conv_f32_n1c4h9w11_o8_k3s1p1d1_none_nchw__x86_sse41";
+const char *kScratchKey = "dwsep_f32_n1c64h7w7_o64_k3s1p1d1_relu_nchw__cuda";
 const long kInBytes = 4 * 9 * 11 * 4, kOutBytes = 8 * 9 * 11 * 4, kParamBytes = (8 * 4 * 3 * 3 + 8) * 4;
 
 // The fake's own entry points and the few driver calls the test makes itself (device tensors).
@@ -300,8 +301,43 @@ int main(int argc, char **argv) {
         EXPECT(convgen_graph_end(&g2) == st && g2 == nullptr, "%s: the recording fails with the run's status", what);
         EXPECT(error_has("the recording failed") && error_has(message), "%s: message: %s", what, convgen_last_error());
     }
-    EXPECT(stats->streams_live == 0, "capture streams destroyed (%ld live)", stats->streams_live);
+    EXPECT(stats->streams_live == 1, "one capture stream, kept for this thread (%ld live)", stats->streams_live);
     convgen_params_free(pc);
+
+    // A kernel that allocates a device buffer for an intermediate at every run (layers.json's
+    // dwsep): convgen_run works; recording it fails cleanly, because the capture stream's
+    // allocation cache is always empty and the driver refuses allocations during a capture.
+    const convgen_kernel *dws = convgen_find_kernel(kScratchKey);
+    EXPECT(dws != nullptr, "%s", convgen_last_error());
+    if (dws) {
+        std::vector<float> dw_w(64 * 9, 0.1f), dw_b(64, 0.f), bn(64, 1.f), pw_w(64 * 64, 0.01f);
+        std::vector<convgen_named_tensor> named;
+        for (const char *name : {"dw.bias", "pw.bias", "bn1.bias", "bn1.running_mean", "bn2.bias", "bn2.running_mean"})
+            named.push_back({name, tensor(dw_b.data(), {64}, CONVGEN_LAYOUT_X)});
+        for (const char *name : {"bn1.weight", "bn1.running_var", "bn2.weight", "bn2.running_var"})
+            named.push_back({name, tensor(bn.data(), {64}, CONVGEN_LAYOUT_X)});
+        named.push_back({"dw.weight", tensor(dw_w.data(), {64, 1, 3, 3}, CONVGEN_LAYOUT_OIHW)});
+        named.push_back({"pw.weight", tensor(pw_w.data(), {64, 64, 1, 1}, CONVGEN_LAYOUT_OIHW)});
+        convgen_params *pd = nullptr;
+        EXPECT_STATUS(convgen_prepare_params(dws, named.data(), int(named.size()), 1e-5f, &pd), CONVGEN_OK);
+        uint64_t sx = 0, sy = 0;
+        cu.alloc(&sx, 64 * 49 * 4), cu.alloc(&sy, 64 * 49 * 4);
+        convgen_tensor sin = tensor(reinterpret_cast<void *>(sx), {1, 64, 7, 7}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
+        convgen_tensor sout = tensor(reinterpret_cast<void *>(sy), {1, 64, 7, 7}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
+        before = s;
+        for (int i = 0; i < 3; i++) EXPECT_STATUS(convgen_run(dws, pd, &sin, &sout), CONVGEN_OK);
+        EXPECT(s.allocs - before.allocs >= 3, "it does allocate during runs (%ld allocations for 3 runs, 2 of them params)",
+               s.allocs - before.allocs);
+        EXPECT_STATUS(convgen_graph_begin(), CONVGEN_OK);
+        EXPECT_STATUS(convgen_run(dws, pd, &sin, &sout), CONVGEN_ERROR_KERNEL);
+        EXPECT(error_has("allocates a device buffer for an intermediate"), "message: %s", convgen_last_error());
+        convgen_graph *gd = nullptr;
+        EXPECT_STATUS(convgen_graph_end(&gd), CONVGEN_ERROR_KERNEL);
+        EXPECT(gd == nullptr && stats->captures_invalidated > 0, "no graph");
+        EXPECT_STATUS(convgen_run(dws, pd, &sin, &sout), CONVGEN_OK);  // and it still runs
+        cu.free_(sx), cu.free_(sy);
+        convgen_params_free(pd);
+    }
 
     // Parameters: an upload that runs out of memory leaks nothing and can be retried.
     convgen_params *p2 = prepare(gpu);
@@ -349,8 +385,8 @@ int main(int argc, char **argv) {
     EXPECT(s.frees - before.frees == 2, "params_free frees the 2 device buffers");
     cu.free_(dx), cu.free_(dy), cu.free_(dy2);
     halide_cuda_release_unused_device_allocations(nullptr);  // Halide's cache of host-run temporaries
-    EXPECT(s.live_allocs == 0 && s.execs_live == 0 && s.graphs_live == 0 && s.streams_live == 0,
-           "nothing left: %ld allocations, %ld graph execs, %ld graphs, %ld streams",
+    EXPECT(s.live_allocs == 0 && s.execs_live == 0 && s.graphs_live == 0 && s.streams_live == 1,
+           "nothing left but the capture stream: %ld allocations, %ld graph execs, %ld graphs, %ld streams",
            s.live_allocs, s.execs_live,
            s.graphs_live, s.streams_live);
     EXPECT(s.unsupported_calls == 0 && s.no_context_errors == 0, "%ld unsupported calls, %ld without a context",
