@@ -220,15 +220,18 @@ convgen_status convgen_cuda_synchronize(void);
  *   convgen_cuda_synchronize();
  *   convgen_graph_free(g);
  *
- * Each recorded run is captured with CUDA stream capture (thread-local mode) on a private stream
- * and becomes one node of the graph, after the previous one. Parameters are uploaded before the
- * capture, and the first time a kernel is recorded it is run once for real first (a warm-up that
- * loads its GPU module outside the capture, so it writes its output once). A replay reads and
- * writes the very tensors and parameters that were recorded: they must stay allocated, and their
- * contents are whatever they hold when the replay runs. Runs of CPU kernels or with host tensors
- * during a recording are errors. Any failing call while recording fails the whole recording:
- * convgen_graph_end then returns that call's status and message and no graph. Like CUDA's own
- * graph objects, a convgen_graph must not be used by two threads at once. */
+ * Each recorded run is captured with CUDA stream capture (thread-local mode, on a stream of this
+ * thread's that convgen keeps for that) and becomes one node of the graph, after the previous one.
+ * Parameters are uploaded before the capture, and the first time a kernel is recorded in this
+ * process it is run once for real first, on this thread's stream (a warm-up that loads its GPU
+ * module outside the capture; it writes its output once). A replay reads and writes the very
+ * tensors and parameters that were recorded: they must stay allocated until the graph is freed,
+ * and their contents are whatever they hold when the replay runs. Runs of CPU kernels or with host
+ * tensors during a recording are errors, and so is a kernel that allocates a device buffer for an
+ * intermediate at every run (its schedule keeps one in global memory; convgen_run still runs it):
+ * the driver refuses allocations during a capture. Any failing call while recording fails the
+ * whole recording: convgen_graph_end then returns that call's status and message and no graph.
+ * Like CUDA's own graph objects, a convgen_graph must not be used by two threads at once. */
 typedef struct convgen_graph convgen_graph;
 convgen_status convgen_graph_begin(void);
 convgen_status convgen_graph_end(convgen_graph **graph);
