@@ -237,7 +237,7 @@ static const convgen_cuda_runtime *g_hooked[MAX_RUNTIMES];
 static atomic_int g_hooked_count;
 static pthread_mutex_t g_hook_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The hooks may differ per runtime only in the setters' addresses: identify a runtime by those. */
+/* A runtime is known by its setters' address (every table of one bundle shares that runtime). */
 static int hooked(const convgen_cuda_runtime *rt) {
     int n = atomic_load(&g_hooked_count);
     for (int i = 0; i < n; i++)
