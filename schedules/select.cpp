@@ -61,7 +61,7 @@ const Family *family_of(const Halide::Target &t) {
 
 bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
-// algo=auto -> Winograd F(2,3) when the shape is eligible (3x3, stride 1, dilation 1, groups 1),
+// algo=auto -> Winograd (F(4,3) or F(2,3), generator/layer_spec.h winograd_tile) when the shape is eligible (3x3, stride 1, dilation 1, groups 1),
 // the target's family has a Winograd schedule (x86 only) and both channel counts are >= 16;
 // otherwise direct. Channels: the transforms cost O(c + cout) per tile against the O(c * cout)
 // product they shrink, so few channels leave little to save. Measured with convgen_bench
