@@ -238,6 +238,25 @@ double runtime_overhead_ns(const convgen_kernel *k, const LayerSpec &spec, unsig
     return ns[ns.size() / 2];
 }
 
+// Issue 3's bound for layers of < 1 MFLOP: a call costs no more than its arithmetic plus ~1 us.
+// Such layers run on the calling thread (schedules/select.cpp, kMinParallelFlops below 0.6
+// MFLOP), so their arithmetic is timed against one core's share of the measured roof.
+void print_tiny_layers(const std::vector<Row> &rows, double core_gflops) {
+    bool header = false;
+    for (const Row &r : rows) {
+        if (r.counts.flops >= 1000000 || !(r.cg.median() > 0)) continue;
+        if (!header)
+            std::printf("\ntiny layers (< 1 MFLOP): convgen us per call = arithmetic at one core's roof (%.1f GFLOP/s) "
+                        "+ overhead; target: overhead <= 1 us\n",
+                        core_gflops);
+        header = true;
+        const double arith = r.counts.flops / (core_gflops * 1e3), over = r.cg.median() - arith;
+        std::printf("  %-6s %-9s %5.2f MFLOP  %6.2f us = %5.2f + %5.2f  %s\n", r.spec.name.c_str(),
+                    to_string(r.spec.kind), r.counts.flops / 1e6, r.cg.median(), arith, over,
+                    over <= 1.0 ? "ok" : "over");
+    }
+}
+
 int bench(const Options &o) {
     // Layers: NHWC for convgen unless --set overrides.
     std::vector<std::string> sets{"layout=nhwc"};
@@ -412,6 +431,7 @@ int bench(const Options &o) {
     std::printf("geomean ratio_min (fastest rounds): %s\n", n_min ? fmt("%.3f", std::exp(log_min / n_min)).c_str() : "-");
     std::printf("geomean convgen roofline fraction: %s\n", n_roof ? fmt("%.3f", std::exp(log_roof / n_roof)).c_str() : "-");
     std::printf("checks: %d layer(s) with a failed check\n", failed);
+    print_tiny_layers(rows, peak.peak_gflops / o.threads);
 
     int status = failed ? 1 : 0;
     std::string tsv = o.tsv;
