@@ -72,10 +72,11 @@ std::string to_text(const LayerSpec &s);
 
 // Winograd: a regular 3x3 conv with stride 1, dilation 1 and groups 1.
 bool winograd_eligible(const LayerSpec &s);
-// The output tile m of Winograd F(m, 3) (alpha = m + 2 input points per tile side). Always 2:
-// Lavin's F(4,3) with f32 products exceeds tolerance() by 1.2-1.5x on R1-R3-sized reductions
-// (c = 64..256; simulated in numpy with sequential f32 accumulation), F(2,3) stays near 3% of it.
-inline int winograd_tile(const LayerSpec &) { return 2; }
+// The output tile m of Winograd F(m, 3) (alpha = m + 2 input points per tile side): 4 or 2,
+// whichever needs fewer transform-domain products for the layer's output (F(4,3) unless the
+// output is so small that its overhanging tiles waste the saving). Both stay within
+// tolerance() (see generator/algorithms/winograd.cpp for the points and the error margins).
+int winograd_tile(const LayerSpec &s);
 
 // --- counting (DESIGN.md) ---
 struct Counts {

@@ -6,7 +6,9 @@
 // until their folders land (ARM NEON, CUDA).
 #include "schedule.h"
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace convgen {
 
@@ -51,6 +53,39 @@ const Family kFamilies[] = {
      {cuda::schedule_conv, cuda::schedule_pointwise, cuda::schedule_depthwise, cuda::schedule_dwsep}, nullptr},
 };
 
+// Layers below this much work run on the calling thread. Each parallel loop costs a fork and a
+// join, ~3 us on the shared 2-core Zen4 once Halide's worker has gone to sleep between calls,
+// which is the time one core needs for ~0.35 MFLOP; a two-core split saves half the arithmetic.
+// Measured (convgen_bench --layers bench/tiny_layers.tsv, us per call, 1 thread vs 2 threads):
+// dwsep 0.51 MFLOP 5.3 vs 16.0, conv 0.29 MFLOP 1.6 vs 4.5, depthwise 0.23 MFLOP 2.2 vs 4.4,
+// pointwise 0.40 MFLOP 3.7 vs 3.2, pointwise 0.90 MFLOP 8.2 vs 5.1.
+constexpr int64_t kMinParallelFlops = 600 * 1000;
+
+// Turns every parallel loop of the pipeline that computes `output` into a serial one, after the
+// family's schedule has chosen them (one place instead of a condition at each parallel()).
+void run_on_calling_thread(const Halide::Func &output) {
+    using namespace Halide::Internal;
+    auto serialize = [](StageSchedule schedule) {
+        for (Dim &d : schedule.dims())
+            if (d.for_type == ForType::Parallel) d.for_type = ForType::Serial;
+    };
+    // The pipeline's Funcs, and the wrappers that .in() made of them (not in the call graph).
+    std::map<std::string, Function> funcs{{output.name(), output.function()}};
+    std::vector<Function> todo{output.function()};
+    while (!todo.empty()) {
+        Function f = todo.back();
+        todo.pop_back();
+        std::map<std::string, Function> next = find_transitive_calls(f);
+        for (const auto &w : f.wrappers()) next.emplace(Function(w.second).name(), Function(w.second));
+        for (const auto &[name, g] : next)
+            if (funcs.emplace(name, g).second) todo.push_back(g);
+    }
+    for (auto &[name, f] : funcs) {
+        serialize(f.definition().schedule());
+        for (int i = 0; i < int(f.updates().size()); i++) serialize(f.update(i).schedule());
+    }
+}
+
 const Family *family_of(const Halide::Target &t) {
     for (const Family &f : kFamilies)
         if (f.matches(t)) return &f;
@@ -61,7 +96,7 @@ const Family *family_of(const Halide::Target &t) {
 
 bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
-// algo=auto -> Winograd F(2,3) when the shape is eligible (3x3, stride 1, dilation 1, groups 1),
+// algo=auto -> Winograd (F(4,3) or F(2,3), generator/layer_spec.h winograd_tile) when the shape is eligible (3x3, stride 1, dilation 1, groups 1),
 // the target's family has a Winograd schedule (x86 only) and both channel counts are >= 16;
 // otherwise direct. Channels: the transforms cost O(c + cout) per tile against the O(c * cout)
 // product they shrink, so few channels leave little to save. Measured with convgen_bench
@@ -85,6 +120,7 @@ ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target) {
         } else {
             f->schedule[int(alg.spec.kind)](alg, target);
         }
+        if (!target.has_gpu_feature() && count(alg.spec).flops < kMinParallelFlops) run_on_calling_thread(alg.output);
         return ScheduleSource::Hand;
     }
     // 3. Autoscheduler: not wired yet; say which family lacks a schedule.

@@ -51,9 +51,17 @@ typedef struct packed {
 /* Winograd F(m, 3) weight transform rows G (alpha x 3, alpha = m + 2), by output tile m; the
  * generator's algorithm (generator/algorithms/winograd.cpp) holds the matching B^T and A^T. */
 static const double k_wino2_g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double k_wino4_g[6][3] = {{1, 0, 0},
+                                       {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                       {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                       {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                       {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                       {0, 0, 1}};
 
 /* m of a "WINO<m>x3" layout this runtime packs, else 0. */
-static int winograd_tile(const char *layout) { return strcmp(layout, "WINO2x3") == 0 ? 2 : 0; }
+static int winograd_tile(const char *layout) {
+    return strcmp(layout, "WINO2x3") == 0 ? 2 : strcmp(layout, "WINO4x3") == 0 ? 4 : 0;
+}
 
 /* The stages of the kernel's layer; returns their count, or 0 with the error set. */
 static int layer_stages(const convgen_kernel *k, stage st[2]) {
@@ -225,8 +233,8 @@ static void pack_weight(const stage *g, const convgen_tensor *t, const double *s
 /* Packs the Winograd weight U[i][j][ci][o] = sum_{y,x} G[i][y] w(o, ci, y, x) G[j][x] * scale[o]
  * (layout "WINO<m>x3", [alpha][alpha][i][o]) for a 3x3 stage, in double, rounded once to f32. */
 static void pack_winograd(const stage *g, const convgen_tensor *t, const double *scale, float *out) {
-    const double(*G)[3] = k_wino2_g; /* winograd_tile() admits only m = 2 */
-    const int alpha = 4;
+    const int alpha = winograd_tile(g->packed_layout) + 2;
+    const double(*G)[3] = alpha == 4 ? k_wino2_g : k_wino4_g;
     int64_t st[4];
     strides_of(t, st);
     const float *w = t->data;

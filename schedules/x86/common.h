@@ -24,6 +24,7 @@ using Halide::Var;
 using Halide::VarOrRVar;
 using cpu::NchwTile;
 using cpu::NhwcTile;
+using cpu::even_row_blocks;
 using cpu::pick_points;
 using cpu::pow2_floor;
 using cpu::reads_padding;

@@ -4,7 +4,8 @@
 // it is bound by loads, not FMAs; the schedule keeps every load a full vector and the window
 // unrolled:
 //  - NHWC: vectors over channels (contiguous), a register tile of cw channel vectors x tx
-//    columns (AVX-512: up to 16 accumulators, AVX2: 8), the k x k window unrolled outside it.
+//    columns x ty rows (AVX-512: up to 16 accumulators, AVX2: 8), the k x k window unrolled
+//    outside it.
 //    The zero padding stays inline: its condition is scalar (x, y) per vector, and Halide's loop
 //    partitioning removes it from the interior.
 //  - NCHW: vectors over x, a tile of xw x-vectors x ty rows; the padded plane of one channel
@@ -21,9 +22,17 @@
 // run in parallel and each core streams its own band once. Zen4 2 cores, --threads 2 --rounds 5,
 // same quiet machine: D1 44.9 -> 38.7 us (1.23 -> 1.42 x oneDNN), D2 39.8 -> 32.8 us
 // (0.99 -> 1.22). The stride-2 loads were already whole vectors over channels (no gathers).
+// Two-row tiles (NHWC, input in L2, stride 1): 1 channel vector x tx x 2 rows instead of
+// 2 x tx x 1. Measured with 64-byte aligned activations (the bench used malloc's 16-byte
+// alignment before, which split vector loads across cache lines and moved D3 between 19.5 and
+// 35.7 us from process to process), median of 4 processes x 3 rounds, --threads 2, quiet machine,
+// convgen us (oneDNN / convgen): D3 2 x 7 x 1 21.1 -> 1 x 7 x 2 20.0 (1.40), D4 12.4 -> 11.8
+// (1.28), D5 13.7 -> 10.8 (1.39); D1 and D2 (row blocks from L3) keep 2 x 8 x 1: with two rows
+// they measured 37.0 -> 39.2 and 33.8 -> 35.6 us.
 // Tried and rejected (measured): a channel-block-outer order with row blocks sized to L1 (D3/D4
-// 1.5-2x slower: with 1-2 KB pixel strides the tile's lines alias in a few L1 sets), 1 x 14-16
-// and 4 x 4 tiles for power-of-two channel counts, 24 accumulators.
+// 1.5-2x slower: with 1-2 KB pixel strides the tile's lines alias in a few L1 sets), staging a
+// channel block's padded input (whole plane or a sliding window of rows) in a dense buffer
+// (D3/D4 no faster, D5 1.5x slower), 1 x 14-16 and 4 x 4 tiles, 24 accumulators.
 #include "common.h"
 #include "schedule.h"
 
@@ -41,42 +50,46 @@ void schedule_depthwise(Algorithm &a, const Target &t) {
     Halide::Stage u = a.conv.update();
 
     if (s.layout == Layout::NHWC) {
-        // Register tile: cw channel vectors x tx columns. Two channel vectors when they divide
-        // the channels (measured better than 1 x 14-16 or 4 x 4 on D1-D4, whose power-of-two
-        // pixel strides make wide single-vector tiles alias in L1); one when the channel vectors
-        // are odd, so the shifted last block recomputes nothing (D5: 240 channels = 15 vectors,
-        // cw = 2 wasted 7%; 1 x 14 measured 18.5 us vs 21.8). tx minimises loads per FMA over
-        // the row, counting the shifted last column tile.
+        // Register tile: cw channel vectors x tx columns x ty rows. When the input fits in L2
+        // and the stride is 1, two output rows share k - 1 input rows: a 1 x 7 x 2 tile loads
+        // 4 x 9 input vectors for 126 FMAs where 2 x 7 x 1 loads 2 x 3 x 9 = 54. Otherwise (input
+        // streamed from L3 in row blocks, or stride 2, where two rows share one input row of
+        // five) two channel vectors x tx columns, which measured better there (D1, D2). With one
+        // row, two channel vectors when they divide the channels; one when the channel vectors
+        // are odd, so the shifted last block recomputes nothing (D5: 240 channels = 15 vectors).
+        // tx minimises the shifted last column tile.
         const int v = pick_vector(lanes, s.cout);
         const int nvec = s.cout / v;  // whole vectors: a tile wider than cout reads outside
-        const int cw = (nvec >= 2 && nvec % 2 == 0) ? 2 : 1;
-        const int tx = pick_points(budget / cw, cw, W);
-        Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr");
+        const long in_bytes = long(s.w) * s.h * s.c * 4;
+        const bool fits_l2 = in_bytes <= f.l2_bytes;
+        const int ty = fits_l2 && s.sh == 1 ? std::min(2, H) : 1;
+        const int cw = ty == 1 && nvec >= 2 && nvec % 2 == 0 ? 2 : 1;
+        const int tx = pick_points(budget / (cw * ty), cw, W);
+        Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), yb("yb"), yr("yr");
         out.split(a.c, co, ci, v * cw, TailStrategy::ShiftInwards)
             .split(a.x, xo, xi, tx, TailStrategy::ShiftInwards)
-            .reorder(ci, xi, co, xo, a.y, a.n);
-        const long in_bytes = long(s.w) * s.h * s.c * 4;
-        if (in_bytes > f.l2_bytes && H >= 16) {
+            .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
+            .reorder(ci, xi, yi, co, xo, yo, a.n);
+        if (!fits_l2 && H >= 16) {
             // Contiguous row blocks per task (8 blocks): each core streams its own band of input
             // rows once instead of (k-1)/stride + 1 rows per output row picked in turn.
-            const int rows = (H + 7) / 8;
-            out.split(a.y, yb, yr, rows, TailStrategy::ShiftInwards).parallel(yb);
+            const int tiles = (H + ty - 1) / ty;
+            out.split(yo, yb, yr, (tiles + 7) / 8, TailStrategy::ShiftInwards).parallel(yb);
         } else {
-            out.parallel(a.y);
+            out.parallel(yo);
         }
-        const Var at = co;
-        out.unroll(ci).unroll(xi);
+        out.unroll(ci).unroll(xi).unroll(yi);
         vectorize_if(out, ci, v);
-        a.conv.compute_at(out, at).unroll(a.c).unroll(a.x);
+        a.conv.compute_at(out, co).unroll(a.c).unroll(a.x).unroll(a.y);
         vectorize_if(a.conv, a.c, v);
         Var cv("cv"), cl("cl");
         if (v > 1) {
             u.split(a.c, cv, cl, v, TailStrategy::RoundUp).vectorize(cl).unroll(cv);
-            u.reorder(cl, cv, a.x, kx, ky, a.y, a.n);
+            u.reorder(cl, cv, a.x, a.y, kx, ky, a.n);
         } else {
-            u.unroll(a.c).reorder(a.c, a.x, kx, ky, a.y, a.n);
+            u.unroll(a.c).reorder(a.c, a.x, a.y, kx, ky, a.n);
         }
-        u.unroll(a.x);
+        u.unroll(a.x).unroll(a.y);
     } else {
         const int v = pick_vector(lanes, W);
         const int xw = std::max(1, std::min(2, W / v));

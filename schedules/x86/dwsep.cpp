@@ -25,6 +25,10 @@
 // -> 495 us (+ parallel dw rows), 0.79 -> 0.97 x oneDNN. Tried and rejected: copying a channel
 // block's pw weights (4 KB stride in IO layout) into a dense buffer per block: 595 us, the
 // strided copy costs more than the L2 set conflicts it removes.
+// An even number of row blocks (cpu::even_row_blocks): S1 (112 rows) and S2 (56 rows) had 7
+// blocks, run as 4 + 3 on two cores; now 8. --threads 2, median of 3 processes x 3 rounds,
+// quiet machine: S1 309 -> 290 us (0.97 -> 1.03 x oneDNN), S2 562 -> 505 us (0.93 -> 1.08).
+// Winograd row blocks take the same rule (R1: 7 blocks of 2 tile rows -> 14 of 1, 399 -> 369 us).
 #include "common.h"
 #include "schedule.h"
 
@@ -40,9 +44,8 @@ void schedule_dwsep(Algorithm &a, const Target &t) {
     // Row blocks of at most a quarter of L2 of intermediate, split evenly: a shifted last block
     // recomputes rows (S4 7 rows as 4 + 4 did 14% extra work and streamed its 4 MB of pointwise
     // weights twice). One block when it fits; the pointwise rows inside it then run in parallel.
-    const int max_rows = std::max(1, (f.l2_bytes / 4) / std::max(1, row_bytes));
-    const int blocks = (H + max_rows - 1) / max_rows;
-    const int tyb = std::min(H, (H + blocks - 1) / blocks);
+    const int tyb = even_row_blocks(H, (f.l2_bytes / 4) / std::max(1, row_bytes));
+    const int blocks = (H + tyb - 1) / tyb;
     const RVar kx = a.dw_r[0], ky = a.dw_r[1];
     const bool unroll_window = s.kh * s.kw <= 25;
     Halide::Stage du = a.dw_acc.update();

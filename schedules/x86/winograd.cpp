@@ -39,8 +39,7 @@ void schedule_winograd(Algorithm &a, const Target &t) {
     // in L2 anyway (then re-reading it per block would cost more than streaming V and M).
     const int64_t row_bytes = int64_t(s.c + s.cout) * alpha * alpha * TX * 4;
     const int64_t u_bytes = int64_t(s.c) * s.cout * alpha * alpha * 4;
-    int TB = u_bytes > f.l2_bytes ? TY : int(std::max<int64_t>(1, f.l2_bytes / 2 / row_bytes));
-    TB = std::max(1, std::min(TB, TY));
+    const int TB = u_bytes > f.l2_bytes ? TY : even_row_blocks(TY, int(std::max<int64_t>(1, f.l2_bytes / 2 / row_bytes)));
     const bool one_block = TB >= TY;
 
     // Zero-padded input, channels innermost; per image, so a batch's copy stays in cache.

@@ -327,6 +327,32 @@ TEST_P(Packing, WinogradWeights) {
     EXPECT_EQ(got[0], want);
 }
 
+// F(4,3) ("WINO4x3", [6][6][c][cout]) with the points 0, -1, 1, 1/2, -2: the same two filters
+// give u = G (1,1,1) = (1, -1/3, 1, -28/15, 1/5, 1) and v = G (0,1,0) = (0, 1/3, 1/3, -8/15,
+// -2/15, 0).
+TEST_P(Packing, Winograd4Weights) {
+    auto l = make_layer(CONVGEN_KIND_CONV, 1, 8, 8, 2, 3, 0);
+    l.algo = 1;
+    FakeKernel fk("pack_winograd4", l, capture_fn<3>);
+    fk.args[1] = arg("weight", "WINO4x3", {6, 6, 1, 2});
+    Tensor w = weight(GetParam(), 2, 1, 3, 3);
+    for (int64_t y = 0; y < 3; y++)
+        for (int64_t x = 0; x < 3; x++) {
+            const bool oihw = GetParam() == CONVGEN_LAYOUT_OIHW;
+            w.v[oihw ? y * 3 + x : (y * 3 + x) * 2] = 1.f;
+            w.v[oihw ? 9 + y * 3 + x : (y * 3 + x) * 2 + 1] = (y == 1 && x == 1) ? 2.f : 0.f;
+        }
+    auto got = pack_through(fk, named({{"weight", &w}}));
+    ASSERT_EQ(got.size(), 1u);
+    const double u[6] = {1, -1.0 / 3, 1, -28.0 / 15, 0.2, 1}, v[6] = {0, 1.0 / 3, 1.0 / 3, -8.0 / 15, -2.0 / 15, 0};
+    ASSERT_EQ(got[0].size(), 72u);
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            EXPECT_FLOAT_EQ(got[0][(i * 6 + j) * 2], float(u[i] * u[j])) << i << "," << j;
+            EXPECT_FLOAT_EQ(got[0][(i * 6 + j) * 2 + 1], float(2 * v[i] * v[j])) << i << "," << j;
+        }
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, Packing, ::testing::Values(CONVGEN_LAYOUT_OIHW, CONVGEN_LAYOUT_HWIO),
                          [](const auto &info) { return info.param == CONVGEN_LAYOUT_OIHW ? "OIHW" : "HWIO"; });
 

@@ -112,9 +112,21 @@ TEST(Keys, EncodeEverythingButEps) {
 TEST(Keys, AlgoAutoThrowsWinogradAddsItsTile) {
     EXPECT_THROW(kernel_key(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3"), "t"), std::logic_error);
     EXPECT_EQ(kernel_key(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3,pad=1,act=relu,algo=winograd"), "t"),
-              "conv_f32_n1c4h8w8_o4_k3s1p1d1_wino2_relu_nchw__t");
+              "conv_f32_n1c4h8w8_o4_k3s1p1d1_wino4_relu_nchw__t");
     EXPECT_EQ(kernel_key(parse_layer("kind=conv,c=4,h=8,w=8,cout=4,k=3,bias=0,algo=winograd"), "t"),
-              "conv_f32_n1c4h8w8_o4_k3s1p0d1_nobias_wino2_none_nchw__t");
+              "conv_f32_n1c4h8w8_o4_k3s1p0d1_nobias_wino2_none_nchw__t");  // 6x6 out: a tie, F(2,3)
+}
+
+TEST(Winograd, TileMinimisesTransformProducts) {
+    auto tile = [](const char *text) { return winograd_tile(parse_layer(text)); };
+    // 56x56: 14^2 tiles x 36 = 7056 products (F(4,3)) against 28^2 x 16 = 12544 (F(2,3)).
+    EXPECT_EQ(tile("kind=conv,c=64,h=56,w=56,cout=64,k=3,pad=1,algo=winograd"), 4);
+    // 14x14 overhangs F(4,3)'s tiles (16x16 computed) and still wins: 16 x 36 = 576 < 49 x 16 = 784.
+    EXPECT_EQ(tile("kind=conv,c=8,h=14,w=14,cout=8,k=3,pad=1,algo=winograd"), 4);
+    // 2x2 output: one F(2,3) tile (16 products) against one F(4,3) tile (36).
+    EXPECT_EQ(tile("kind=conv,c=8,h=4,w=4,cout=8,k=3,algo=winograd"), 2);
+    // 5x5: 4 x 36 = 144 = 9 x 16, a tie goes to F(2,3) (the smaller rounding error).
+    EXPECT_EQ(tile("kind=conv,c=8,h=5,w=5,cout=8,k=3,pad=1,algo=winograd"), 2);
 }
 
 TEST(LayerSpec, AlgoGrammar) {
@@ -148,8 +160,11 @@ TEST(KernelArgs, WinogradWeightIsTheTransformedFilter) {
     auto a = kernel_args(parse_layer("kind=conv,c=5,h=9,w=7,cout=6,k=3,pad=1,algo=winograd"));
     ASSERT_EQ(a.size(), 4u);
     EXPECT_EQ(a[1].name, "weight");
-    EXPECT_EQ(a[1].layout, "WINO2x3");
-    EXPECT_EQ(a[1].shape, (std::vector<int64_t>{4, 4, 5, 6}));
+    EXPECT_EQ(a[1].layout, "WINO4x3");
+    EXPECT_EQ(a[1].shape, (std::vector<int64_t>{6, 6, 5, 6}));
+    auto b = kernel_args(parse_layer("kind=conv,c=5,h=4,w=4,cout=6,k=3,algo=winograd"));
+    EXPECT_EQ(b[1].layout, "WINO2x3");
+    EXPECT_EQ(b[1].shape, (std::vector<int64_t>{4, 4, 5, 6}));
     EXPECT_EQ(kernel_args(parse_layer("kind=conv,c=5,h=9,w=7,cout=6,k=3,algo=direct"))[1].layout, "HWIO");
 }
 
