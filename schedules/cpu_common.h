@@ -1,7 +1,9 @@
-// Scheduling pieces every CPU family shares (schedules/x86/, schedules/arm/): tail-safe helpers
-// and the two register-blocked GEMM-like schedules that conv, pointwise and the pointwise half of
-// dwsep use. A family decides only the sizes: its common.h picks the tiles from target_facts()
-// and passes them in; everything here follows from the tile and the layer.
+// Scheduling pieces every CPU family shares (schedules/x86/, schedules/arm/): tail-safe helpers,
+// the two register-blocked GEMM-like schedules that conv, pointwise and the pointwise half of
+// dwsep use, the NCHW depthwise schedule and dwsep's depthwise stage (both layouts). A family
+// decides only the sizes: it picks the tiles and vector widths from target_facts() (its common.h,
+// or the kind's file where the choice is kind-specific) and passes them in; everything here
+// follows from those sizes and the layer.
 //
 // Every split here is either exact or ShiftInwards with a factor <= the extent, so no loop reads
 // or writes outside the fixed-shape buffers (Halide checks that at run time).
@@ -71,6 +73,9 @@ inline bool reads_padding(const LayerSpec &s) {
     const int max_y = (s.out_h() - 1) * s.sh + (s.kh - 1) * s.dh - s.pad_t;
     return !(s.pad_l == 0 && s.pad_t == 0 && max_x < s.w && max_y < s.h);
 }
+
+// The k x k window is unrolled whole up to 5x5 (25 taps); a larger one unrolls kx only.
+inline bool unrolls_whole_window(const LayerSpec &s) { return s.kh * s.kw <= 25; }
 
 // Materialises the zero-padded input once (conv, pointwise) when the layer reads padding, in the
 // layout's order and vectorized along its innermost dim (channels: `vector_c`, width:
@@ -196,6 +201,106 @@ inline Var schedule_gemm_nchw(Algorithm &a, const NchwTile &k, const std::vector
     order.push_back(a.n);
     u.reorder(order);
     return yb;
+}
+
+// Depthwise NCHW (a.conv, window a.r = (kx, ky)) into a.output (x, y, c, n). Loops, innermost
+// first:
+//   [xi: xw vectors of v pixels along x][yi: ty rows]   register tile, unrolled
+//   xo | yo | c (parallel) | n
+// with the window unrolled outside the tile. Depthwise is bound by loads, not FMAs, so every load
+// is a whole vector over x. When the layer reads padding, the padded plane of one channel (k-1
+// more rows and columns) is copied once per channel, vectorized by `vector_in` along x, so the
+// inner loop has no selects.
+inline void schedule_depthwise_nchw(Algorithm &a, int v, int xw, int ty, int vector_in) {
+    const LayerSpec &s = a.spec;
+    const RVar kx = a.r[0], ky = a.r[1];
+    Func out = a.output;
+    Halide::Stage u = a.conv.update();
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+    out.split(a.x, xo, xi, v * xw, TailStrategy::ShiftInwards)
+        .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
+        .reorder(xi, yi, xo, yo, a.c, a.n)
+        .unroll(xi)
+        .unroll(yi)
+        .parallel(a.c);
+    vectorize_if(out, xi, v);
+    if (reads_padding(s)) {
+        // Always partition x: only the first and last vectors of a row touch the padding.
+        a.input.compute_at(out, a.c).partition(a.x, Halide::Partition::Always);
+        vectorize_if(a.input, a.x, vector_in);
+    }
+    a.conv.compute_at(out, xo).reorder_storage(a.x, a.y, a.c, a.n).unroll(a.x).unroll(a.y);
+    vectorize_if(a.conv, a.x, v);
+    Var xv("xv"), xl("xl");
+    if (v > 1) {
+        u.split(a.x, xv, xl, v, TailStrategy::RoundUp).vectorize(xl).unroll(xv);
+        u.reorder(xl, xv, a.y, kx, ky, a.c, a.n);
+    } else {
+        u.unroll(a.x).reorder(a.x, a.y, kx, ky, a.c, a.n);
+    }
+    u.unroll(a.y);
+    if (s.n > 1) out.parallel(a.n);
+    u.unroll(kx);
+    if (unrolls_whole_window(s)) u.unroll(ky);
+}
+
+// dwsep: how many rows of the depthwise intermediate (out_w x c floats each) fit in `bytes`, at
+// least one; a family sizes its row blocks from it.
+inline int dwsep_rows_fitting(const LayerSpec &s, int bytes) {
+    return std::max(1, bytes / std::max(1, s.out_w() * s.c * 4));
+}
+
+// dwsep's depthwise stage (a.dw, accumulated in a.dw_acc over the window a.dw_r = (kx, ky)),
+// computed per row block `yb` of the pointwise output (what schedule_gemm_nhwc/nchw return): the
+// intermediate of one block (its rows x W x C) stays in cache and every pointwise channel block
+// reuses it; it never goes to memory as a whole.
+//
+// NHWC: vectorized over channels (v lanes), a tile of tx columns, window unrolled; its zero
+// padding stays inline (scalar condition, partitioned away in the interior). `parallel_rows`:
+// the block's rows run in parallel (for a single, hence serial, row block).
+inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, int tx, bool parallel_rows) {
+    const RVar kx = a.dw_r[0], ky = a.dw_r[1];
+    Halide::Stage du = a.dw_acc.update();
+    Var dco("dco"), dci("dci"), dxo("dxo"), dxi("dxi");
+    a.dw.compute_at(a.output, yb)
+        .split(a.c, dco, dci, v, TailStrategy::ShiftInwards)
+        .split(a.x, dxo, dxi, tx, TailStrategy::ShiftInwards)
+        .reorder(dci, dxi, dco, dxo, a.y, a.n)
+        .unroll(dxi);
+    if (parallel_rows) a.dw.parallel(a.y);
+    if (v > 1) a.dw.vectorize(dci);
+    a.dw_acc.compute_at(a.dw, dco).unroll(a.x);
+    vectorize_if(a.dw_acc, a.c, v);
+    if (v > 1) du.vectorize(a.c, v, TailStrategy::RoundUp);
+    du.reorder(a.c, a.x, kx, ky, a.y, a.n).unroll(a.x);
+    du.unroll(kx);
+    if (unrolls_whole_window(a.spec)) du.unroll(ky);
+}
+
+// NCHW: stored x-innermost (the pointwise loads x-vectors of it), vectorized over x (v lanes).
+// When the layer reads padding, the padded input rows of one channel are copied per block and
+// channel, vectorized by `vector_in`.
+inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, int vector_in) {
+    const RVar kx = a.dw_r[0], ky = a.dw_r[1];
+    Halide::Stage du = a.dw_acc.update();
+    Var dxo("dxo"), dxi("dxi");
+    a.dw.compute_at(a.output, yb)
+        .reorder_storage(a.x, a.y, a.c, a.n)
+        .split(a.x, dxo, dxi, v, TailStrategy::ShiftInwards)
+        .reorder(dxi, dxo, a.y, a.c, a.n);
+    if (v > 1) a.dw.vectorize(dxi);
+    if (reads_padding(a.spec)) {
+        a.input.compute_at(a.dw, a.c)
+            .reorder_storage(a.x, a.y, a.c, a.n)
+            .partition(a.x, Halide::Partition::Always);  // padding only in edge vectors
+        vectorize_if(a.input, a.x, vector_in);
+    }
+    a.dw_acc.compute_at(a.dw, dxo);
+    vectorize_if(a.dw_acc, a.x, v);
+    if (v > 1) du.vectorize(a.x, v, TailStrategy::RoundUp);
+    du.reorder(a.x, kx, ky, a.c, a.y, a.n);
+    du.unroll(kx);
+    if (unrolls_whole_window(a.spec)) du.unroll(ky);
 }
 
 }  // namespace cpu

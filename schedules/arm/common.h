@@ -1,6 +1,6 @@
 // Helpers shared by the ARM (AArch64 NEON) hand schedules: tile sizes for a 128-bit, 32-register
-// machine, clamped to a layer's fixed extents, and the shared CPU schedules (cpu_common.h) bound
-// to them.
+// machine, clamped to a layer's fixed extents, which the kinds' files pass to the shared CPU
+// schedules (cpu_common.h).
 //
 // Sizing (from target_facts: 32 vector registers of 4 fp32 lanes):
 //  - A register tile holds at most 20 accumulators. The other 12 registers keep the tile's weight
@@ -20,23 +20,14 @@
 #include "target_facts.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace convgen {
 namespace arm {
 
-using Halide::Func;
-using Halide::RVar;
-using Halide::TailStrategy;
-using Halide::Target;
-using Halide::Var;
-using Halide::VarOrRVar;
-using cpu::NchwTile;
-using cpu::NhwcTile;
-using cpu::pick_points;
-using cpu::pow2_floor;
-using cpu::reads_padding;
-using cpu::vectorize_if;
+// Halide's names (Func, Var, ...) and the shared helpers and tiles of cpu_common.h, unqualified;
+// the shared schedules are called with the prefix and this family's sizes, as in
+// cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), ...).
+using namespace cpu;
 
 // Accumulators a register tile may hold (see above): 20 of 32 NEON registers.
 inline int accumulator_budget(const TargetFacts &f) { return f.vector_registers * 5 / 8; }
@@ -63,18 +54,6 @@ inline NchwTile nchw_tile(const LayerSpec &s, const TargetFacts &f) {
     t.ty = std::max(1, std::min(H, 4 / t.xw));
     t.tc = std::max(1, std::min({s.cout, 5, accumulator_budget(f) / (t.xw * t.ty)}));
     return t;
-}
-
-// The shared CPU schedules (cpu_common.h) with this family's tiles.
-inline Var schedule_gemm_nhwc(Algorithm &a, const Target &t, const std::vector<RVar> &red, int row_block) {
-    return cpu::schedule_gemm_nhwc(a, nhwc_tile(a.spec, target_facts(t)), red, row_block);
-}
-inline Var schedule_gemm_nchw(Algorithm &a, const Target &t, const std::vector<RVar> &red, int row_block,
-                              bool co_outside_rows) {
-    return cpu::schedule_gemm_nchw(a, nchw_tile(a.spec, target_facts(t)), red, row_block, co_outside_rows);
-}
-inline void materialize_padded_input(Algorithm &a, const TargetFacts &f) {
-    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), a.spec.c), pick_vector(f.f32_lanes(), a.spec.w));
 }
 
 }  // namespace arm

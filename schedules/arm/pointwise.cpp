@@ -13,11 +13,12 @@ namespace arm {
 
 void schedule_pointwise(Algorithm &a, const Target &t) {
     const LayerSpec &s = a.spec;
-    materialize_padded_input(a, target_facts(t));
+    const TargetFacts f = target_facts(t);
+    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), s.c), pick_vector(f.f32_lanes(), s.w));
     if (s.layout == Layout::NHWC)
-        schedule_gemm_nhwc(a, t, {a.r.x}, s.out_h());
+        cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), {a.r.x}, s.out_h());
     else
-        schedule_gemm_nchw(a, t, {a.r.x}, s.out_h(), false);
+        cpu::schedule_gemm_nchw(a, nchw_tile(s, f), {a.r.x}, s.out_h(), false);
 }
 
 }  // namespace arm

@@ -1,5 +1,5 @@
 // Helpers shared by the x86 hand schedules: the tile-size choices of this family, clamped to a
-// layer's fixed extents, and the shared CPU schedules (cpu_common.h) bound to them.
+// layer's fixed extents, which the kinds' files pass to the shared CPU schedules (cpu_common.h).
 //
 // Every split here is either exact or ShiftInwards with a factor <= the extent, so no loop reads
 // or writes outside the fixed-shape buffers (Halide checks that at run time).
@@ -11,24 +11,14 @@
 #include "target_facts.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace convgen {
 namespace x86 {
 
-using Halide::Func;
-using Halide::RVar;
-using Halide::TailStrategy;
-using Halide::Target;
-using Halide::Var;
-using Halide::VarOrRVar;
-using cpu::NchwTile;
-using cpu::NhwcTile;
-using cpu::even_row_blocks;
-using cpu::pick_points;
-using cpu::pow2_floor;
-using cpu::reads_padding;
-using cpu::vectorize_if;
+// Halide's names (Func, Var, ...) and the shared helpers and tiles of cpu_common.h, unqualified;
+// the shared schedules are called with the prefix and this family's sizes, as in
+// cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), ...).
+using namespace cpu;
 
 // The vector width for a dim of `extent` elements: lanes or lanes/2, whichever recomputes fewer
 // elements in the shifted last vector (ties go to the wider); a power of two <= extent when the
@@ -89,18 +79,6 @@ inline NchwTile nchw_tile(const LayerSpec &s, const TargetFacts &f) {
     t.ty = std::max(1, std::min(H, want / t.xw));
     t.tc = std::max(1, std::min(s.cout, accumulator_budget(f) / (t.xw * t.ty)));
     return t;
-}
-
-// The shared CPU schedules (cpu_common.h) with this family's tiles.
-inline Var schedule_gemm_nhwc(Algorithm &a, const Target &t, const std::vector<RVar> &red, int row_block) {
-    return cpu::schedule_gemm_nhwc(a, nhwc_tile(a.spec, target_facts(t)), red, row_block);
-}
-inline Var schedule_gemm_nchw(Algorithm &a, const Target &t, const std::vector<RVar> &red, int row_block,
-                              bool co_outside_rows) {
-    return cpu::schedule_gemm_nchw(a, nchw_tile(a.spec, target_facts(t)), red, row_block, co_outside_rows);
-}
-inline void materialize_padded_input(Algorithm &a, const TargetFacts &f) {
-    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), a.spec.c), pick_vector(f.f32_lanes(), a.spec.w));
 }
 
 }  // namespace x86

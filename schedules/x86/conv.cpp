@@ -27,11 +27,11 @@ void schedule_conv(Algorithm &a, const Target &t) {
     const LayerSpec &s = a.spec;
     const TargetFacts f = target_facts(t);
     const bool nhwc = s.layout == Layout::NHWC;
-    materialize_padded_input(a, f);
+    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), s.c), pick_vector(f.f32_lanes(), s.w));
     if (nhwc)
-        schedule_gemm_nhwc(a, t, {a.r[0], a.r[1], a.r[2]}, s.out_h());
+        cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), {a.r[0], a.r[1], a.r[2]}, s.out_h());
     else
-        schedule_gemm_nchw(a, t, {a.r[1], a.r[2], a.r[0]}, s.out_h(), false);
+        cpu::schedule_gemm_nchw(a, nchw_tile(s, f), {a.r[1], a.r[2], a.r[0]}, s.out_h(), false);
 }
 
 }  // namespace x86

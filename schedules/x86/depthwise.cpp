@@ -8,9 +8,9 @@
 //    outside it.
 //    The zero padding stays inline: its condition is scalar (x, y) per vector, and Halide's loop
 //    partitioning removes it from the interior.
-//  - NCHW: vectors over x, a tile of xw x-vectors x ty rows; the padded plane of one channel
-//    (k-1 more rows and columns, ~50 KB at 112x112) is copied once per channel so the inner loop
-//    has no selects; channels run in parallel.
+//  - NCHW: cpu::schedule_depthwise_nchw (cpu_common.h: vectors over x, the padded plane of one
+//    channel copied once per channel, ~50 KB at 112x112, channels in parallel) with a tile of xw
+//    x-vectors x ty rows.
 // Measured (Zen4 2 shared cores, JIT, avx512_zen4): D1 112x112x32 NHWC 0.073 ms (~98 GFLOP/s),
 // NCHW ~63; small planes (D3/D4, NCHW) ~23 GFLOP/s: per-channel overhead dominates there.
 // NHWC, build/convgen_bench --layers suite.tsv --threads 1 --rounds 3 (ratio = oneDNN/convgen):
@@ -44,83 +44,61 @@ void schedule_depthwise(Algorithm &a, const Target &t) {
     const TargetFacts f = target_facts(t);
     const int lanes = f.f32_lanes(), budget = f.vector_registers >= 32 ? 16 : 8;
     const int W = s.out_w(), H = s.out_h();
-    const RVar kx = a.r[0], ky = a.r[1];
-    const bool unroll_window = s.kh * s.kw <= 25;
-    Func out = a.output;
-    Halide::Stage u = a.conv.update();
 
-    if (s.layout == Layout::NHWC) {
-        // Register tile: cw channel vectors x tx columns x ty rows. When the input fits in L2
-        // and the stride is 1, two output rows share k - 1 input rows: a 1 x 7 x 2 tile loads
-        // 4 x 9 input vectors for 126 FMAs where 2 x 7 x 1 loads 2 x 3 x 9 = 54. Otherwise (input
-        // streamed from L3 in row blocks, or stride 2, where two rows share one input row of
-        // five) two channel vectors x tx columns, which measured better there (D1, D2). With one
-        // row, two channel vectors when they divide the channels; one when the channel vectors
-        // are odd, so the shifted last block recomputes nothing (D5: 240 channels = 15 vectors).
-        // tx minimises the shifted last column tile.
-        const int v = pick_vector(lanes, s.cout);
-        const int nvec = s.cout / v;  // whole vectors: a tile wider than cout reads outside
-        const long in_bytes = long(s.w) * s.h * s.c * 4;
-        const bool fits_l2 = in_bytes <= f.l2_bytes;
-        const int ty = fits_l2 && s.sh == 1 ? std::min(2, H) : 1;
-        const int cw = ty == 1 && nvec >= 2 && nvec % 2 == 0 ? 2 : 1;
-        const int tx = pick_points(budget / (cw * ty), cw, W);
-        Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), yb("yb"), yr("yr");
-        out.split(a.c, co, ci, v * cw, TailStrategy::ShiftInwards)
-            .split(a.x, xo, xi, tx, TailStrategy::ShiftInwards)
-            .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
-            .reorder(ci, xi, yi, co, xo, yo, a.n);
-        if (!fits_l2 && H >= 16) {
-            // Contiguous row blocks per task (8 blocks): each core streams its own band of input
-            // rows once instead of (k-1)/stride + 1 rows per output row picked in turn.
-            const int tiles = (H + ty - 1) / ty;
-            out.split(yo, yb, yr, (tiles + 7) / 8, TailStrategy::ShiftInwards).parallel(yb);
-        } else {
-            out.parallel(yo);
-        }
-        out.unroll(ci).unroll(xi).unroll(yi);
-        vectorize_if(out, ci, v);
-        a.conv.compute_at(out, co).unroll(a.c).unroll(a.x).unroll(a.y);
-        vectorize_if(a.conv, a.c, v);
-        Var cv("cv"), cl("cl");
-        if (v > 1) {
-            u.split(a.c, cv, cl, v, TailStrategy::RoundUp).vectorize(cl).unroll(cv);
-            u.reorder(cl, cv, a.x, a.y, kx, ky, a.n);
-        } else {
-            u.unroll(a.c).reorder(a.c, a.x, a.y, kx, ky, a.n);
-        }
-        u.unroll(a.x).unroll(a.y);
-    } else {
+    if (s.layout == Layout::NCHW) {
         const int v = pick_vector(lanes, W);
         const int xw = std::max(1, std::min(2, W / v));
         const int ty = std::max(1, std::min(H, budget / 2 / xw));
-        Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
-        out.split(a.x, xo, xi, v * xw, TailStrategy::ShiftInwards)
-            .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
-            .reorder(xi, yi, xo, yo, a.c, a.n)
-            .unroll(xi)
-            .unroll(yi)
-            .parallel(a.c);
-        vectorize_if(out, xi, v);
-        if (reads_padding(s)) {
-            // Always partition x: only the first and last vectors of a row touch the padding.
-            a.input.compute_at(out, a.c).partition(a.x, Halide::Partition::Always);
-            vectorize_if(a.input, a.x, pick_vector(lanes, s.w));
-        }
-        a.conv.compute_at(out, xo).reorder_storage(a.x, a.y, a.c, a.n).unroll(a.x).unroll(a.y);
-        vectorize_if(a.conv, a.x, v);
-        Var xv("xv"), xl("xl");
-        if (v > 1) {
-            u.split(a.x, xv, xl, v, TailStrategy::RoundUp).vectorize(xl).unroll(xv);
-            u.reorder(xl, xv, a.y, kx, ky, a.c, a.n);
-        } else {
-            u.unroll(a.x).reorder(a.x, a.y, kx, ky, a.c, a.n);
-        }
-        u.unroll(a.y);
+        cpu::schedule_depthwise_nchw(a, v, xw, ty, pick_vector(lanes, s.w));
+        return;
     }
+
+    // NHWC register tile: cw channel vectors x tx columns x ty rows. When the input fits in L2
+    // and the stride is 1, two output rows share k - 1 input rows: a 1 x 7 x 2 tile loads
+    // 4 x 9 input vectors for 126 FMAs where 2 x 7 x 1 loads 2 x 3 x 9 = 54. Otherwise (input
+    // streamed from L3 in row blocks, or stride 2, where two rows share one input row of
+    // five) two channel vectors x tx columns, which measured better there (D1, D2). With one
+    // row, two channel vectors when they divide the channels; one when the channel vectors
+    // are odd, so the shifted last block recomputes nothing (D5: 240 channels = 15 vectors).
+    // tx minimises the shifted last column tile.
+    const int v = pick_vector(lanes, s.cout);
+    const int nvec = s.cout / v;  // whole vectors: a tile wider than cout reads outside
+    const long in_bytes = long(s.w) * s.h * s.c * 4;
+    const bool fits_l2 = in_bytes <= f.l2_bytes;
+    const int ty = fits_l2 && s.sh == 1 ? std::min(2, H) : 1;
+    const int cw = ty == 1 && nvec >= 2 && nvec % 2 == 0 ? 2 : 1;
+    const int tx = pick_points(budget / (cw * ty), cw, W);
+    const RVar kx = a.r[0], ky = a.r[1];
+    Func out = a.output;
+    Halide::Stage u = a.conv.update();
+    Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), yb("yb"), yr("yr");
+    out.split(a.c, co, ci, v * cw, TailStrategy::ShiftInwards)
+        .split(a.x, xo, xi, tx, TailStrategy::ShiftInwards)
+        .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
+        .reorder(ci, xi, yi, co, xo, yo, a.n);
+    if (!fits_l2 && H >= 16) {
+        // Contiguous row blocks per task (8 blocks): each core streams its own band of input
+        // rows once instead of (k-1)/stride + 1 rows per output row picked in turn.
+        const int tiles = (H + ty - 1) / ty;
+        out.split(yo, yb, yr, (tiles + 7) / 8, TailStrategy::ShiftInwards).parallel(yb);
+    } else {
+        out.parallel(yo);
+    }
+    out.unroll(ci).unroll(xi).unroll(yi);
+    vectorize_if(out, ci, v);
+    a.conv.compute_at(out, co).unroll(a.c).unroll(a.x).unroll(a.y);
+    vectorize_if(a.conv, a.c, v);
+    Var cv("cv"), cl("cl");
+    if (v > 1) {
+        u.split(a.c, cv, cl, v, TailStrategy::RoundUp).vectorize(cl).unroll(cv);
+        u.reorder(cl, cv, a.x, a.y, kx, ky, a.n);
+    } else {
+        u.unroll(a.c).reorder(a.c, a.x, a.y, kx, ky, a.n);
+    }
+    u.unroll(a.x).unroll(a.y);
     if (s.n > 1) out.parallel(a.n);
     u.unroll(kx);
-    if (unroll_window) u.unroll(ky);
+    if (cpu::unrolls_whole_window(s)) u.unroll(ky);
 }
 
 }  // namespace x86

@@ -1,16 +1,15 @@
 // x86 (AVX2 / AVX-512) hand schedule of the fused depthwise separable block.
 //
 // Reasoning: the pointwise half holds almost all FMAs (C*Cout vs C*k*k per pixel), so it gets the
-// register-blocked micro-kernel of pointwise (schedules/x86/common.h). The depthwise half is
-// computed per block of output rows, into a buffer of tyb rows x W x C sized to a quarter of L2
-// (at least two blocks so both cores work): the intermediate never goes to memory as a whole, and
-// every pointwise channel block reuses it from cache.
-//  - NHWC: dw vectorized over channels, a tile of 8 columns, window unrolled; its zero padding
-//    stays inline (scalar condition, partitioned away in the interior). Pointwise loops xo, yr,
-//    co inside the row block.
-//  - NCHW: dw stored x-innermost (the pointwise loads x-vectors of it), vectorized over x; the
-//    padded input rows of one channel are copied per block and channel. Pointwise channel blocks
-//    are outside the rows of the block, so a block's weights (tc x C) stay in L1.
+// register-blocked micro-kernel of pointwise (cpu_common.h, tiles from schedules/x86/common.h).
+// The depthwise half (cpu_common.h: schedule_dwsep_depthwise_nhwc/nchw) is computed per block of
+// output rows, into a buffer of tyb rows x W x C sized to a quarter of L2 (at least two blocks so
+// both cores work): the intermediate never goes to memory as a whole, and every pointwise channel
+// block reuses it from cache.
+//  - NHWC: dw vectorized over channels, a tile of 8 columns, window unrolled. Pointwise loops xo,
+//    yr, co inside the row block.
+//  - NCHW: dw vectorized over x. Pointwise channel blocks are outside the rows of the block, so a
+//    block's weights (tc x C) stay in L1.
 // Measured (Zen4 2 shared cores, JIT, avx512_zen4): S2 56x56 128->128 NHWC 0.8-1.1 ms
 // (~95-138 GFLOP/s); S4 7x7 1024->1024 NCHW ~40 GFLOP/s (weight-streaming bound).
 // Row blocks are now split evenly (no shifted, recomputed rows) and the pointwise tile comes from
@@ -40,54 +39,20 @@ void schedule_dwsep(Algorithm &a, const Target &t) {
     const TargetFacts f = target_facts(t);
     const int lanes = f.f32_lanes();
     const int W = s.out_w(), H = s.out_h();
-    const int row_bytes = W * s.c * 4;
     // Row blocks of at most a quarter of L2 of intermediate, split evenly: a shifted last block
     // recomputes rows (S4 7 rows as 4 + 4 did 14% extra work and streamed its 4 MB of pointwise
     // weights twice). One block when it fits; the pointwise rows inside it then run in parallel.
-    const int tyb = even_row_blocks(H, (f.l2_bytes / 4) / std::max(1, row_bytes));
+    const int tyb = even_row_blocks(H, cpu::dwsep_rows_fitting(s, f.l2_bytes / 4));
     const int blocks = (H + tyb - 1) / tyb;
-    const RVar kx = a.dw_r[0], ky = a.dw_r[1];
-    const bool unroll_window = s.kh * s.kw <= 25;
-    Halide::Stage du = a.dw_acc.update();
 
     if (s.layout == Layout::NHWC) {
-        const Var yb = schedule_gemm_nhwc(a, t, {a.r.x}, tyb);
-        const int v = pick_vector(lanes, s.c);
-        const int tx = std::min(W, 8);
-        Var dco("dco"), dci("dci"), dxo("dxo"), dxi("dxi");
-        a.dw.compute_at(a.output, yb)
-            .split(a.c, dco, dci, v, TailStrategy::ShiftInwards)
-            .split(a.x, dxo, dxi, tx, TailStrategy::ShiftInwards)
-            .reorder(dci, dxi, dco, dxo, a.y, a.n)
-            .unroll(dxi);
-        if (blocks == 1) a.dw.parallel(a.y);  // the block loop is serial: split its rows
-        if (v > 1) a.dw.vectorize(dci);
-        a.dw_acc.compute_at(a.dw, dco).unroll(a.x);
-        vectorize_if(a.dw_acc, a.c, v);
-        if (v > 1) du.vectorize(a.c, v, TailStrategy::RoundUp);
-        du.reorder(a.c, a.x, kx, ky, a.y, a.n).unroll(a.x);
+        const Var yb = cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), {a.r.x}, tyb);
+        // The block loop is serial with one block: split its rows across cores instead.
+        cpu::schedule_dwsep_depthwise_nhwc(a, yb, pick_vector(lanes, s.c), std::min(W, 8), blocks == 1);
     } else {
-        const Var yb = schedule_gemm_nchw(a, t, {a.r.x}, tyb, true);
-        const int v = pick_vector(lanes, W);
-        Var dxo("dxo"), dxi("dxi");
-        a.dw.compute_at(a.output, yb)
-            .reorder_storage(a.x, a.y, a.c, a.n)
-            .split(a.x, dxo, dxi, v, TailStrategy::ShiftInwards)
-            .reorder(dxi, dxo, a.y, a.c, a.n);
-        if (v > 1) a.dw.vectorize(dxi);
-        if (reads_padding(s)) {
-            a.input.compute_at(a.dw, a.c)
-                .reorder_storage(a.x, a.y, a.c, a.n)
-                .partition(a.x, Halide::Partition::Always);  // padding only in edge vectors
-            vectorize_if(a.input, a.x, pick_vector(lanes, s.w));
-        }
-        a.dw_acc.compute_at(a.dw, dxo);
-        vectorize_if(a.dw_acc, a.x, v);
-        if (v > 1) du.vectorize(a.x, v, TailStrategy::RoundUp);
-        du.reorder(a.x, kx, ky, a.c, a.y, a.n);
+        const Var yb = cpu::schedule_gemm_nchw(a, nchw_tile(s, f), {a.r.x}, tyb, true);
+        cpu::schedule_dwsep_depthwise_nchw(a, yb, pick_vector(lanes, W), pick_vector(lanes, s.w));
     }
-    du.unroll(kx);
-    if (unroll_window) du.unroll(ky);
 }
 
 }  // namespace x86

@@ -302,6 +302,19 @@ TEST_P(Packing, DepthwiseWithMultiplier) {
     EXPECT_EQ(got[1], b.v);
 }
 
+// The two 3x3 filters (1 input channel) both Winograd packing tests transform, in `layout`:
+// o = 0 all ones, o = 1 zero but for a centre tap of 2.
+Tensor winograd_filters(convgen_layout layout) {
+    Tensor w = weight(layout, 2, 1, 3, 3);
+    const bool oihw = layout == CONVGEN_LAYOUT_OIHW;
+    for (int64_t y = 0; y < 3; y++)
+        for (int64_t x = 0; x < 3; x++) {
+            w.v[oihw ? y * 3 + x : (y * 3 + x) * 2] = 1.f;                                   // o = 0
+            w.v[oihw ? 9 + y * 3 + x : (y * 3 + x) * 2 + 1] = (y == 1 && x == 1) ? 2.f : 0.f;  // o = 1
+        }
+    return w;
+}
+
 // A Winograd kernel (weight arg layout "WINO2x3", [4][4][c][cout]) gets U = G g G^T. By hand,
 // with G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]: an all-ones filter has G g G^T = u u^T with
 // u = G (1,1,1) = (1, 1.5, .5, 1); twice the centre tap gives 2 v v^T with v = G (0,1,0) =
@@ -311,13 +324,7 @@ TEST_P(Packing, WinogradWeights) {
     l.algo = 1;
     FakeKernel fk("pack_winograd", l, capture_fn<3>);
     fk.args[1] = arg("weight", "WINO2x3", {4, 4, 1, 2});
-    Tensor w = weight(GetParam(), 2, 1, 3, 3);
-    for (int64_t y = 0; y < 3; y++)
-        for (int64_t x = 0; x < 3; x++) {
-            const bool oihw = GetParam() == CONVGEN_LAYOUT_OIHW;
-            w.v[oihw ? y * 3 + x : (y * 3 + x) * 2] = 1.f;                                   // o = 0
-            w.v[oihw ? 9 + y * 3 + x : (y * 3 + x) * 2 + 1] = (y == 1 && x == 1) ? 2.f : 0.f;  // o = 1
-        }
+    Tensor w = winograd_filters(GetParam());
     auto got = pack_through(fk, named({{"weight", &w}}));
     ASSERT_EQ(got.size(), 1u);
     const float u[4] = {1, 1.5f, 0.5f, 1}, v[4] = {0, 0.5f, -0.5f, 0};
@@ -335,13 +342,7 @@ TEST_P(Packing, Winograd4Weights) {
     l.algo = 1;
     FakeKernel fk("pack_winograd4", l, capture_fn<3>);
     fk.args[1] = arg("weight", "WINO4x3", {6, 6, 1, 2});
-    Tensor w = weight(GetParam(), 2, 1, 3, 3);
-    for (int64_t y = 0; y < 3; y++)
-        for (int64_t x = 0; x < 3; x++) {
-            const bool oihw = GetParam() == CONVGEN_LAYOUT_OIHW;
-            w.v[oihw ? y * 3 + x : (y * 3 + x) * 2] = 1.f;
-            w.v[oihw ? 9 + y * 3 + x : (y * 3 + x) * 2 + 1] = (y == 1 && x == 1) ? 2.f : 0.f;
-        }
+    Tensor w = winograd_filters(GetParam());
     auto got = pack_through(fk, named({{"weight", &w}}));
     ASSERT_EQ(got.size(), 1u);
     const double u[6] = {1, -1.0 / 3, 1, -28.0 / 15, 0.2, 1}, v[6] = {0, 1.0 / 3, 1.0 / 3, -8.0 / 15, -2.0 / 15, 0};
