@@ -2,32 +2,13 @@
 // success; prints what failed otherwise.
 #include <convgen/convgen.h>
 
+#include "cuda_test.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                                  \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            std::printf("FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            std::printf(__VA_ARGS__);                                      \
-            std::printf("\n");                                             \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
-
-static convgen_tensor tensor(float *data, std::vector<int64_t> dims, convgen_layout layout) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(dims.size());
-    for (size_t i = 0; i < dims.size(); i++) t.dims[i] = dims[i];
-    t.layout = layout;
-    t.device = CONVGEN_DEVICE_HOST;
-    return t;
-}
 
 // Runs kernel k on fixed data; returns its status, output in `out`.
 static convgen_status run(const convgen_kernel *k, std::vector<float> &out) {

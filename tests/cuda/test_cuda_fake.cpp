@@ -8,6 +8,8 @@
 //   test_cuda_fake no-device    with FAKE_CUDA_DEVICES=0: every CUDA entry point says NO_DEVICE
 #include <convgen/convgen.h>
 
+#include "cuda_test.h"
+
 #include "fake_cuda.h"
 
 #include <HalideRuntime.h>
@@ -42,16 +44,6 @@ static int argv_with_scratch(void **args) {
     return rc;
 }
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                                  \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            std::printf("FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            std::printf(__VA_ARGS__);                                      \
-            std::printf("\n");                                             \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 #define EXPECT_STATUS(call, want)                                                                              \
     do {                                                                                                       \
         convgen_status st_ = (call);                                                                           \
@@ -90,18 +82,6 @@ struct Driver {
         return stats && fail_next && retain && push && alloc && free_ && stream_create && stream_destroy;
     }
 } cu;
-
-static convgen_tensor tensor(void *data, std::vector<int64_t> dims, convgen_layout layout,
-                             convgen_device device = CONVGEN_DEVICE_HOST) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(dims.size());
-    for (size_t i = 0; i < dims.size(); i++) t.dims[i] = dims[i];
-    t.layout = layout;
-    t.device = device;
-    return t;
-}
 
 static std::vector<float> w(8 * 4 * 3 * 3, 0.25f), b(8, 0.5f);
 static convgen_params *prepare(const convgen_kernel *k) {
