@@ -96,11 +96,12 @@ const Family *family_of(const Halide::Target &t) {
 
 bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
-// algo=auto -> Winograd (F(4,3) or F(2,3), generator/layer_spec.h winograd_tile) when the shape is eligible (3x3, stride 1, dilation 1, groups 1),
-// the target's family has a Winograd schedule (x86 only) and both channel counts are >= 16;
-// otherwise direct. Channels: the transforms cost O(c + cout) per tile against the O(c * cout)
-// product they shrink, so few channels leave little to save. Measured with convgen_bench
-// --threads 1 (README, Benchmark; numbers in schedules/x86/winograd.cpp).
+// algo=auto -> Winograd (F(4,3) or F(2,3): winograd_tile() in generator/layer_spec.h) when the
+// shape is eligible (3x3, stride 1, dilation 1, groups 1), the target's family has a Winograd
+// schedule (x86 only) and both channel counts are >= 16; otherwise direct. Channels: the
+// transforms cost O(c + cout) per tile against the O(c * cout) product they shrink, so few
+// channels leave little to save. Measured with convgen_bench --threads 1 (README, Benchmark;
+// numbers in schedules/x86/winograd.cpp).
 Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target) {
     if (spec.algo != Algo::Auto) return spec.algo;
     const Family *f = family_of(target);

@@ -54,6 +54,15 @@ Expr combine(const float *row, int n, F term) {
     return e.defined() ? e : Expr(0.0f);
 }
 
+// One 1-D side of a transform: row `sel` of M (rows x cols, row-major) times the points
+// term(0..cols-1), as a mux over the rows (unrolled by the schedules into straight-line adds).
+template <typename F>
+Expr transform(const Var &sel, const float *M, int rows, int cols, F term) {
+    std::vector<Expr> out;
+    for (int r = 0; r < rows; r++) out.push_back(combine(M + r * cols, cols, term));
+    return mux(sel, out);
+}
+
 }  // namespace
 
 Algorithm build_winograd(const LayerSpec &spec) {
@@ -77,34 +86,25 @@ Algorithm build_winograd(const LayerSpec &spec) {
     a.input = zero_padded_input(tiled, in, c, x, y, n);
 
     Var j("j");  // the y position inside the input patch
-    std::vector<Expr> rows;
-    for (int e = 0; e < alpha; e++)
-        rows.push_back(combine(BT + e * alpha, alpha, [&](int i) {
-            return a.input(c, tx * m + i - spec.pad_l, ty * m + j - spec.pad_t, n);
-        }));
     a.wino_in_x = Func("wino_in_x");
-    a.wino_in_x(c, ex, j, tx, ty, n) = mux(ex, rows);
-    rows.clear();
-    for (int e = 0; e < alpha; e++)
-        rows.push_back(combine(BT + e * alpha, alpha, [&](int k) { return a.wino_in_x(c, ex, k, tx, ty, n); }));
+    a.wino_in_x(c, ex, j, tx, ty, n) = transform(ex, BT, alpha, alpha, [&](int i) {
+        return a.input(c, tx * m + i - spec.pad_l, ty * m + j - spec.pad_t, n);
+    });
     a.wino_in = Func("wino_in");
-    a.wino_in(c, ex, ey, tx, ty, n) = mux(ey, rows);
+    a.wino_in(c, ex, ey, tx, ty, n) =
+        transform(ey, BT, alpha, alpha, [&](int k) { return a.wino_in_x(c, ex, k, tx, ty, n); });
 
     a.r = RDom(0, spec.c, "r");
     a.wino_prod = Func("wino_prod");
     a.wino_prod(c, ex, ey, tx, ty, n) = 0.0f;
     a.wino_prod(c, ex, ey, tx, ty, n) += U(c, a.r, ex, ey) * a.wino_in(a.r, ex, ey, tx, ty, n);
 
-    rows.clear();
-    for (int o = 0; o < m; o++)
-        rows.push_back(combine(AT + o * alpha, alpha, [&](int e) { return a.wino_prod(c, e, ey, tx, ty, n); }));
     a.wino_out_x = Func("wino_out_x");
-    a.wino_out_x(c, ox, ey, tx, ty, n) = mux(ox, rows);
-    rows.clear();
-    for (int o = 0; o < m; o++)
-        rows.push_back(combine(AT + o * alpha, alpha, [&](int e) { return a.wino_out_x(c, ox, e, tx, ty, n); }));
+    a.wino_out_x(c, ox, ey, tx, ty, n) =
+        transform(ox, AT, m, alpha, [&](int e) { return a.wino_prod(c, e, ey, tx, ty, n); });
     a.wino_out = Func("wino_out");
-    a.wino_out(c, ox, oy, tx, ty, n) = mux(oy, rows);
+    a.wino_out(c, ox, oy, tx, ty, n) =
+        transform(oy, AT, m, alpha, [&](int e) { return a.wino_out_x(c, ox, e, tx, ty, n); });
 
     a.conv = Func("conv");
     const Expr bias = spec.bias ? a.params[2](c) : Expr(0.0f);

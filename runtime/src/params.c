@@ -233,8 +233,8 @@ static void pack_weight(const stage *g, const convgen_tensor *t, const double *s
 /* Packs the Winograd weight U[i][j][ci][o] = sum_{y,x} G[i][y] w(o, ci, y, x) G[j][x] * scale[o]
  * (layout "WINO<m>x3", [alpha][alpha][i][o]) for a 3x3 stage, in double, rounded once to f32. */
 static void pack_winograd(const stage *g, const convgen_tensor *t, const double *scale, float *out) {
-    const int alpha = winograd_tile(g->packed_layout) + 2;
-    const double(*G)[3] = alpha == 4 ? k_wino2_g : k_wino4_g;
+    const int m = winograd_tile(g->packed_layout), alpha = m + 2;
+    const double(*G)[3] = m == 2 ? k_wino2_g : k_wino4_g;
     int64_t st[4];
     strides_of(t, st);
     const float *w = t->data;
