@@ -7,6 +7,7 @@
 #include "layer_spec.h"
 #include "npy.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace convgen {
@@ -36,6 +37,13 @@ inline convgen_tensor host_tensor(float *data, const std::vector<int64_t> &shape
     for (size_t i = 0; i < shape.size() && i < CONVGEN_MAX_DIMS; i++) t.dims[i] = shape[i];
     t.layout = layout;
     t.device = CONVGEN_DEVICE_HOST;
+    return t;
+}
+
+// The same over a CUDA device pointer (CUdeviceptr), for CUDA kernels run on device tensors.
+inline convgen_tensor cuda_tensor(uint64_t device_ptr, const std::vector<int64_t> &shape, convgen_layout layout) {
+    convgen_tensor t = host_tensor(reinterpret_cast<float *>(static_cast<uintptr_t>(device_ptr)), shape, layout);
+    t.device = CONVGEN_DEVICE_CUDA;
     return t;
 }
 

@@ -79,9 +79,7 @@ struct DeviceBuffer {
         if (ptr) cu.free_(ptr);
     }
     convgen_tensor tensor(const std::vector<int64_t> &shape, convgen_layout layout) const {
-        convgen_tensor t = host_tensor(reinterpret_cast<float *>(ptr), shape, layout);
-        t.device = CONVGEN_DEVICE_CUDA;
-        return t;
+        return cuda_tensor(ptr, shape, layout);
     }
 };
 

@@ -1,11 +1,15 @@
 // What test_cuda.cpp and test_cuda_fake.cpp share: a failure counter with a printing EXPECT, and
-// a dense tensor descriptor (host or CUDA).
+// the tensor descriptors of generator/runtime_bridge.h (host_tensor, cuda_tensor).
 #pragma once
 
 #include <convgen/convgen.h>
 
+#include "runtime_bridge.h"
+
 #include <cstdio>
-#include <vector>
+
+using convgen::cuda_tensor;
+using convgen::host_tensor;
 
 static int failures = 0;
 #define EXPECT(cond, ...)                                                  \
@@ -17,15 +21,3 @@ static int failures = 0;
             failures++;                                                    \
         }                                                                  \
     } while (0)
-
-static inline convgen_tensor tensor(void *data, std::vector<int64_t> dims, convgen_layout layout,
-                                    convgen_device device = CONVGEN_DEVICE_HOST) {
-    convgen_tensor t{};
-    t.data = data;
-    t.dtype = CONVGEN_F32;
-    t.ndim = int(dims.size());
-    for (size_t i = 0; i < dims.size(); i++) t.dims[i] = dims[i];
-    t.layout = layout;
-    t.device = device;
-    return t;
-}

@@ -16,14 +16,14 @@ static convgen_status run(const convgen_kernel *k, std::vector<float> &out) {
     for (size_t i = 0; i < w.size(); i++) w[i] = float(int(i * 7 % 13) - 6) / 8;
     for (size_t i = 0; i < b.size(); i++) b[i] = float(i) / 4;
     for (size_t i = 0; i < x.size(); i++) x[i] = float(int(i * 5 % 11) - 5) / 4;
-    convgen_named_tensor named[] = {{"weight", tensor(w.data(), {8, 4, 3, 3}, CONVGEN_LAYOUT_OIHW)},
-                                    {"bias", tensor(b.data(), {8}, CONVGEN_LAYOUT_X)}};
+    convgen_named_tensor named[] = {{"weight", host_tensor(w.data(), {8, 4, 3, 3}, CONVGEN_LAYOUT_OIHW)},
+                                    {"bias", host_tensor(b.data(), {8}, CONVGEN_LAYOUT_X)}};
     convgen_params *p = nullptr;
     convgen_status st = convgen_prepare_params(k, named, 2, 1e-5f, &p);
     if (st != CONVGEN_OK) return st;
     out.assign(8 * 9 * 11, -1.f);
-    convgen_tensor in = tensor(x.data(), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
-    convgen_tensor o = tensor(out.data(), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor in = host_tensor(x.data(), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor o = host_tensor(out.data(), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
     st = convgen_run(k, p, &in, &o);
     convgen_params_free(p);
     return st;

@@ -85,8 +85,8 @@ struct Driver {
 
 static std::vector<float> w(8 * 4 * 3 * 3, 0.25f), b(8, 0.5f);
 static convgen_params *prepare(const convgen_kernel *k) {
-    convgen_named_tensor named[] = {{"weight", tensor(w.data(), {8, 4, 3, 3}, CONVGEN_LAYOUT_OIHW)},
-                                    {"bias", tensor(b.data(), {8}, CONVGEN_LAYOUT_X)}};
+    convgen_named_tensor named[] = {{"weight", host_tensor(w.data(), {8, 4, 3, 3}, CONVGEN_LAYOUT_OIHW)},
+                                    {"bias", host_tensor(b.data(), {8}, CONVGEN_LAYOUT_X)}};
     convgen_params *p = nullptr;
     EXPECT_STATUS(convgen_prepare_params(k, named, 2, 1e-5f, &p), CONVGEN_OK);
     return p;
@@ -105,8 +105,8 @@ static int no_device() {
     if (!gpu || !cpu) return 1;
     convgen_params *p = prepare(gpu);
     std::vector<float> x(kInBytes / 4), y(kOutBytes / 4);
-    convgen_tensor in = tensor(x.data(), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
-    convgen_tensor out = tensor(y.data(), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor in = host_tensor(x.data(), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor out = host_tensor(y.data(), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
     EXPECT_STATUS(convgen_run(gpu, p, &in, &out), CONVGEN_ERROR_NO_DEVICE);
     EXPECT(error_has("no CUDA device") && error_has(kCudaKey), "message: %s", convgen_last_error());
     EXPECT_STATUS(convgen_params_upload(p), CONVGEN_ERROR_NO_DEVICE);
@@ -129,8 +129,8 @@ static int graph_first() {
     uint64_t dx = 0, dy = 0;
     EXPECT(cu.retain(&context, 0) == 0 && cu.push(context) == 0, "test context");
     EXPECT(cu.alloc(&dx, kInBytes) == 0 && cu.alloc(&dy, kOutBytes) == 0, "alloc");
-    convgen_tensor din = tensor(reinterpret_cast<void *>(dx), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
-    convgen_tensor dout = tensor(reinterpret_cast<void *>(dy), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
+    convgen_tensor din = cuda_tensor(dx, {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor dout = cuda_tensor(dy, {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
     EXPECT_STATUS(convgen_graph_begin(), CONVGEN_OK);
     EXPECT_STATUS(convgen_run(gpu, p, &din, &dout), CONVGEN_OK);  // uploads the parameters, warms up, captures
     convgen_graph *g = nullptr;
@@ -162,8 +162,8 @@ int main(int argc, char **argv) {
     EXPECT(convgen_find_kernel_for_layer(&gpu->layer) == gpu, "with a device the CUDA kernel is the choice");
 
     std::vector<float> x(kInBytes / 4, 1.f), y(kOutBytes / 4, 0.f);
-    convgen_tensor in = tensor(x.data(), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
-    convgen_tensor out = tensor(y.data(), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor in = host_tensor(x.data(), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor out = host_tensor(y.data(), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
     convgen_params *p = prepare(gpu);
 
     // 1. Host tensors: the parameters go to the device at the first run only; input and output
@@ -190,9 +190,9 @@ int main(int argc, char **argv) {
     uint64_t dx = 0, dy = 0, dy2 = 0;
     EXPECT(cu.retain(&context, 0) == 0 && cu.push(context) == 0, "test context");
     EXPECT(cu.alloc(&dx, kInBytes) == 0 && cu.alloc(&dy, kOutBytes) == 0 && cu.alloc(&dy2, kOutBytes) == 0, "alloc");
-    convgen_tensor din = tensor(reinterpret_cast<void *>(dx), {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
-    convgen_tensor dout = tensor(reinterpret_cast<void *>(dy), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
-    convgen_tensor dout2 = tensor(reinterpret_cast<void *>(dy2), {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
+    convgen_tensor din = cuda_tensor(dx, {1, 4, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor dout = cuda_tensor(dy, {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
+    convgen_tensor dout2 = cuda_tensor(dy2, {1, 8, 9, 11}, CONVGEN_LAYOUT_NCHW);
     fake_cuda_stats before = s;
     for (int i = 0; i < 5; i++) EXPECT_STATUS(convgen_run(gpu, p, &din, &dout), CONVGEN_OK);
     EXPECT(s.htod_copies == before.htod_copies && s.dtoh_copies == before.dtoh_copies && s.dtod_copies == 0,
@@ -315,18 +315,18 @@ int main(int argc, char **argv) {
         std::vector<float> dw_w(64 * 9, 0.1f), dw_b(64, 0.f), bn(64, 1.f), pw_w(64 * 64, 0.01f);
         std::vector<convgen_named_tensor> named;
         for (const char *name : {"dw.bias", "pw.bias", "bn1.bias", "bn1.running_mean", "bn2.bias", "bn2.running_mean"})
-            named.push_back({name, tensor(dw_b.data(), {64}, CONVGEN_LAYOUT_X)});
+            named.push_back({name, host_tensor(dw_b.data(), {64}, CONVGEN_LAYOUT_X)});
         for (const char *name : {"bn1.weight", "bn1.running_var", "bn2.weight", "bn2.running_var"})
-            named.push_back({name, tensor(bn.data(), {64}, CONVGEN_LAYOUT_X)});
-        named.push_back({"dw.weight", tensor(dw_w.data(), {64, 1, 3, 3}, CONVGEN_LAYOUT_OIHW)});
-        named.push_back({"pw.weight", tensor(pw_w.data(), {64, 64, 1, 1}, CONVGEN_LAYOUT_OIHW)});
+            named.push_back({name, host_tensor(bn.data(), {64}, CONVGEN_LAYOUT_X)});
+        named.push_back({"dw.weight", host_tensor(dw_w.data(), {64, 1, 3, 3}, CONVGEN_LAYOUT_OIHW)});
+        named.push_back({"pw.weight", host_tensor(pw_w.data(), {64, 64, 1, 1}, CONVGEN_LAYOUT_OIHW)});
         convgen_params *pd = nullptr;
         EXPECT_STATUS(convgen_prepare_params(dws, named.data(), int(named.size()), 1e-5f, &pd), CONVGEN_OK);
         EXPECT_STATUS(convgen_params_upload(pd), CONVGEN_OK);
         uint64_t sx = 0, sy = 0;
         cu.alloc(&sx, 64 * 49 * 4), cu.alloc(&sy, 64 * 49 * 4);
-        convgen_tensor sin = tensor(reinterpret_cast<void *>(sx), {1, 64, 7, 7}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
-        convgen_tensor sout = tensor(reinterpret_cast<void *>(sy), {1, 64, 7, 7}, CONVGEN_LAYOUT_NCHW, CONVGEN_DEVICE_CUDA);
+        convgen_tensor sin = cuda_tensor(sx, {1, 64, 7, 7}, CONVGEN_LAYOUT_NCHW);
+        convgen_tensor sout = cuda_tensor(sy, {1, 64, 7, 7}, CONVGEN_LAYOUT_NCHW);
         halide_cuda_release_unused_device_allocations(nullptr);  // nothing cached to reuse
         before = s;
         for (int i = 0; i < 3; i++) EXPECT_STATUS(convgen_run(dws, pd, &sin, &sout), CONVGEN_OK);
