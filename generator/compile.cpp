@@ -178,6 +178,7 @@ void write_file(const fs::path &path, const std::string &content) {
 LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t) {
     LayerSpec r = s;
     r.algo = choose_algorithm(s, t.target);
+    r.pw_block = choose_weight_block(r, t.target);
     return r;
 }
 

@@ -330,6 +330,15 @@ std::string kernel_key(const LayerSpec &s, const std::string &target_key) {
     return o.str();
 }
 
+// The pointwise weight (pointwise, dwsep's pw stage): IO, or blocked by pw_block.
+static ArgInfo pointwise_weight_arg(const LayerSpec &s, const std::string &name) {
+    const int64_t c = s.c, co = s.cout, b = s.pw_block;
+    if (b <= 0) return {name, "IO", {c, co}};
+    if (co % b != 0)
+        throw std::logic_error("internal: pw_block " + std::to_string(b) + " does not divide cout " + std::to_string(co));
+    return {name, "Oi" + std::to_string(b) + "o", {co / b, c, b}};
+}
+
 std::vector<ArgInfo> kernel_args(const LayerSpec &s) {
     const int64_t n = s.n, c = s.c, h = s.h, w = s.w, co = s.cout, kh = s.kh, kw = s.kw;
     const int64_t ho = s.out_h(), wo = s.out_w();
@@ -346,12 +355,12 @@ std::vector<ArgInfo> kernel_args(const LayerSpec &s) {
             a.push_back({"weight", "HWIO", {kh, kw, c / s.groups, co}});
         }
         break;
-    case Kind::Pointwise: a.push_back({"weight", "IO", {c, co}}); break;
+    case Kind::Pointwise: a.push_back(pointwise_weight_arg(s, "weight")); break;
     case Kind::Depthwise: a.push_back({"weight", "HWC", {kh, kw, co}}); break;
     case Kind::Dwsep:
         a.push_back({"dw_weight", "HWC", {kh, kw, c}});
         a.push_back({"dw_bias", "C", {c}});
-        a.push_back({"pw_weight", "IO", {c, co}});
+        a.push_back(pointwise_weight_arg(s, "pw_weight"));
         a.push_back({"pw_bias", "C", {co}});
         break;
     }

@@ -51,6 +51,11 @@ struct LayerSpec {
     Layout layout = Layout::NCHW;
     float eps = 1e-5f;   // dwsep BatchNorm epsilon (used when folding, not in the kernel)
     Algo algo = Algo::Auto;  // conv: direct or Winograd F(m,3) (winograd_eligible shapes only)
+    // Pointwise weights (pointwise, dwsep's pw stage) in blocks of this many output channels,
+    // [cout/B][c][B] (layout "Oi<B>o"), so that a register tile's weights are one contiguous
+    // stream; 0: plain [c][cout] ("IO"). Not part of the grammar or the key: specialize() sets it
+    // from the target's schedule (schedules/select.cpp, choose_weight_block), and it divides cout.
+    int pw_block = 0;
 
     int out_c() const { return cout; }
     int out_h() const { return (h + pad_t + pad_b - (dh * (kh - 1) + 1)) / sh + 1; }
@@ -104,6 +109,7 @@ struct ArgInfo {
     bool is_output = false;
 };
 // A Winograd conv's weight is U = G g G^T, layout "WINO<m>x3", shape [alpha][alpha][c][cout].
+// A pointwise weight with pw_block B > 0 is "Oi<B>o", shape [cout/B][c][B] (else "IO", [c][cout]).
 // algo=auto is treated as direct (validation's size checks run before specialization).
 std::vector<ArgInfo> kernel_args(const LayerSpec &s);
 

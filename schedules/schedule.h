@@ -21,6 +21,9 @@ bool has_hand_schedules(const Halide::Target &target);
 // Resolves algo=auto for a target (the rule is commented in select.cpp); an explicit algo is
 // returned as given. generator/compile.h's specialize() is the one caller.
 Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target);
+// The pointwise weight block (LayerSpec::pw_block) the target's schedule wants for this spec,
+// 0 for the plain IO layout; specialize() is the one caller.
+int choose_weight_block(const LayerSpec &spec, const Halide::Target &target);
 
 namespace x86 {
 void schedule_conv(Algorithm &alg, const Halide::Target &t);
@@ -28,6 +31,7 @@ void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
 void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
 void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
 void schedule_winograd(Algorithm &alg, const Halide::Target &t);  // kind conv, algo winograd
+int pointwise_weight_block(const LayerSpec &spec, const Halide::Target &t);
 }  // namespace x86
 
 namespace arm {  // AArch64 NEON (schedules/arm/)

@@ -41,16 +41,17 @@ struct Family {
     bool (*matches)(const Halide::Target &t);
     void (*schedule[4])(Algorithm &, const Halide::Target &);  // indexed by Kind
     void (*winograd)(Algorithm &, const Halide::Target &);     // conv with algo=winograd; may be null
+    int (*weight_block)(const LayerSpec &, const Halide::Target &);  // LayerSpec::pw_block; may be null (IO)
 };
 
 const Family kFamilies[] = {
     {"x86", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && !t.has_gpu_feature(); },
      {x86::schedule_conv, x86::schedule_pointwise, x86::schedule_depthwise, x86::schedule_dwsep},
-     x86::schedule_winograd},
+     x86::schedule_winograd, x86::pointwise_weight_block},
     {"arm", [](const Halide::Target &t) { return t.arch == Halide::Target::ARM && t.bits == 64 && !t.has_gpu_feature(); },
-     {arm::schedule_conv, arm::schedule_pointwise, arm::schedule_depthwise, arm::schedule_dwsep}, nullptr},
+     {arm::schedule_conv, arm::schedule_pointwise, arm::schedule_depthwise, arm::schedule_dwsep}, nullptr, nullptr},
     {"cuda", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::CUDA); },
-     {cuda::schedule_conv, cuda::schedule_pointwise, cuda::schedule_depthwise, cuda::schedule_dwsep}, nullptr},
+     {cuda::schedule_conv, cuda::schedule_pointwise, cuda::schedule_depthwise, cuda::schedule_dwsep}, nullptr, nullptr},
 };
 
 // Layers below this much work run on the calling thread. Each parallel loop costs a fork and a
@@ -107,6 +108,12 @@ Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target) {
     const Family *f = family_of(target);
     const bool wins = spec.c >= 16 && spec.cout >= 16;
     return winograd_eligible(spec) && f && f->winograd && wins ? Algo::Winograd : Algo::Direct;
+}
+
+int choose_weight_block(const LayerSpec &spec, const Halide::Target &target) {
+    if (spec.kind != Kind::Pointwise && spec.kind != Kind::Dwsep) return 0;
+    const Family *f = family_of(target);
+    return f && f->weight_block ? f->weight_block(spec, target) : 0;
 }
 
 ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target) {

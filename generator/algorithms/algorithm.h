@@ -14,8 +14,9 @@
 //  - Every buffer has a fixed shape and dense strides (set on the ImageParams), so Halide
 //    specializes on the layer and checks callers.
 //  - Weights arrive packed as the runtime prepares them (generator/layer_spec.h kernel_args()):
-//    conv HWIO (Halide dims co, ci, kx, ky), Winograd conv U (co, ci, ex, ey), pointwise IO (co, ci), depthwise HWC (c, kx, ky),
-//    biases C. BatchNorm is already folded into weights and biases.
+//    conv HWIO (Halide dims co, ci, kx, ky), Winograd conv U (co, ci, ex, ey), pointwise IO (co, ci)
+//    or blocked Oi<B>o (co % B, ci, co / B; read through pointwise_weight()), depthwise HWC
+//    (c, kx, ky), biases C. BatchNorm is already folded into weights and biases.
 #pragma once
 
 #include "Halide.h"
@@ -64,6 +65,9 @@ Algorithm build_winograd(const LayerSpec &spec);  // kind conv with algo=winogra
 // Shared pieces of the algorithms (common.cpp).
 // ImageParams for kernel_args(spec) minus the output, with fixed bounds and dense strides.
 std::vector<Halide::ImageParam> make_params(const LayerSpec &spec);
+// The pointwise weight w(co, ci) from its param, in either packed layout (spec.pw_block).
+Halide::Expr pointwise_weight(const LayerSpec &spec, const Halide::ImageParam &w, const Halide::Expr &co,
+                              const Halide::Expr &ci);
 // (c, x, y, n) view of the input param, zero outside [0,C) x [0,W) x [0,H).
 Halide::Func zero_padded_input(const LayerSpec &spec, const Halide::ImageParam &in,
                                const Halide::Var &c, const Halide::Var &x, const Halide::Var &y,

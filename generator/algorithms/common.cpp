@@ -1,7 +1,8 @@
 // Shared pieces of the algorithms: the kernel's ImageParams, the zero-padded input view, the
 // activation and the layout-ordered output Func.
 //
-// Entry points (declared in algorithm.h): make_params, zero_padded_input, activate, define_output.
+// Entry points (declared in algorithm.h): make_params, pointwise_weight, zero_padded_input, activate,
+// define_output.
 // Everything here is pure math; nothing reads a Target.
 #include "algorithm.h"
 
@@ -28,6 +29,11 @@ std::vector<ImageParam> make_params(const LayerSpec &spec) {
         params.push_back(p);
     }
     return params;
+}
+
+Expr pointwise_weight(const LayerSpec &spec, const ImageParam &w, const Expr &co, const Expr &ci) {
+    if (spec.pw_block <= 0) return w(co, ci);
+    return w(co % spec.pw_block, ci, co / spec.pw_block);
 }
 
 Func zero_padded_input(const LayerSpec &spec, const ImageParam &in, const Var &c, const Var &x,

@@ -19,7 +19,7 @@ Algorithm build_dwsep(const LayerSpec &spec) {
     a.spec = spec;
     a.params = make_params(spec);
     // Arguments: input, dw_weight [kh][kw][C] (c, kx, ky), dw_bias [C], pw_weight [C][Cout]
-    // (co, ci), pw_bias [Cout].
+    // (co, ci) or blocked [Cout/B][C][B], pw_bias [Cout].
     const ImageParam &in = a.params[0], &dw_weight = a.params[1], &dw_bias = a.params[2],
                      &pw_weight = a.params[3], &pw_bias = a.params[4];
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
@@ -38,7 +38,7 @@ Algorithm build_dwsep(const LayerSpec &spec) {
     a.r = RDom({{0, spec.c}}, "r");
     a.conv = Func("conv");
     a.conv(c, x, y, n) = pw_bias(c);
-    a.conv(c, x, y, n) += pw_weight(c, a.r.x) * a.dw(a.r.x, x, y, n);
+    a.conv(c, x, y, n) += pointwise_weight(spec, pw_weight, c, a.r.x) * a.dw(a.r.x, x, y, n);
     define_output(a);
     return a;
 }

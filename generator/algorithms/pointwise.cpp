@@ -11,7 +11,7 @@ Algorithm build_pointwise(const LayerSpec &spec) {
     Algorithm a;
     a.spec = spec;
     a.params = make_params(spec);
-    // Arguments: input, weight [C][Cout] (Halide dims co, ci), bias [Cout]?
+    // Arguments: input, weight [C][Cout] (Halide dims co, ci) or blocked [Cout/B][C][B], bias [Cout]?
     const ImageParam &in = a.params[0], &weight = a.params[1];
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
 
@@ -19,7 +19,7 @@ Algorithm build_pointwise(const LayerSpec &spec) {
     a.r = RDom({{0, spec.c}}, "r");
     a.conv = Func("conv");
     a.conv(c, x, y, n) = spec.bias ? a.params[2](c) : Expr(0.0f);
-    a.conv(c, x, y, n) += weight(c, a.r.x) *
+    a.conv(c, x, y, n) += pointwise_weight(spec, weight, c, a.r.x) *
                           a.input(a.r.x, x * spec.sw - spec.pad_l, y * spec.sh - spec.pad_t, n);
     define_output(a);
     return a;

@@ -7,7 +7,9 @@
  * dwsep, a BatchNorm). A stage reads its weight logically as w(o, i, y, x) whatever the framework
  * layout, folds scale s[o] and bias b[o] into it, and writes it densely as [kh][kw][i][o]: the
  * packed layouts HWIO (conv), IO (pointwise: kh = kw = 1) and HWC (depthwise: i = 1, o = c*m)
- * are all that one loop; a Winograd conv (weight arg layout "WINO2x3") gets U = G g G^T instead
+ * are all that one loop, as is the blocked pointwise layout "Oi<B>o" ([o/B][i][B]: the kernel's
+ * register tile reads B output channels as one contiguous stream) that a kernel may name in its
+ * weight arg; a Winograd conv (weight arg layout "WINO2x3") gets U = G g G^T instead
  * (pack_winograd). BatchNorm (inference) is folded in double precision:
  *   s = gamma / sqrt(running_var + eps),  w' = w * s,  b' = (conv_bias or 0 - running_mean) * s + beta.
  *
@@ -63,6 +65,30 @@ static int winograd_tile(const char *layout) {
     return strcmp(layout, "WINO2x3") == 0 ? 2 : strcmp(layout, "WINO4x3") == 0 ? 4 : 0;
 }
 
+/* B of a blocked pointwise layout "Oi<B>o", else 0. */
+static int64_t weight_block(const char *layout) {
+    char *end;
+    if (strncmp(layout, "Oi", 2) != 0) return 0;
+    long b = strtol(layout + 2, &end, 10);
+    return b > 0 && end != layout + 2 && strcmp(end, "o") == 0 ? b : 0;
+}
+
+/* The kernel's layout for its pointwise weight arg `name`: "IO" or a blocked "Oi<B>o" whose B
+ * divides the stage's output channels; NULL with the error set for anything else. */
+static const char *pointwise_layout(const convgen_kernel *k, const char *name, int64_t o) {
+    for (int a = 1; a < k->num_args - 1; a++) {
+        if (strcmp(k->args[a].name, name) != 0) continue;
+        const char *layout = k->args[a].layout;
+        if (!strcmp(layout, "IO") || (weight_block(layout) > 0 && o % weight_block(layout) == 0)) return layout;
+        set_error(CONVGEN_ERROR_PARAMS_MISMATCH,
+                  WHO ": kernel %s argument \"%s\" has layout %s, not IO or Oi<B>o with B dividing %lld "
+                  "(generator/runtime disagreement: a generator bug)",
+                  k->key, name, layout, (long long)o);
+        return NULL;
+    }
+    return "IO"; /* no such arg: match_args() reports it */
+}
+
 /* The stages of the kernel's layer; returns their count, or 0 with the error set. */
 static int layer_stages(const convgen_kernel *k, stage st[2]) {
     const convgen_layer *l = &k->layer;
@@ -92,7 +118,7 @@ static int layer_stages(const convgen_kernel *k, stage st[2]) {
         return 1;
     case CONVGEN_KIND_POINTWISE:
         st[0] = (stage){"weight", b, NULL, 0, l->cout, l->c, 1, 1, "weight", "IO", b};
-        return 1;
+        return (st[0].packed_layout = pointwise_layout(k, "weight", l->cout)) != NULL;
     case CONVGEN_KIND_DEPTHWISE:
         if (l->multiplier <= 0) {
             set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has multiplier %d", k->key, l->multiplier);
@@ -106,7 +132,7 @@ static int layer_stages(const convgen_kernel *k, stage st[2]) {
                         "dw_weight", "HWC", "dw_bias"};
         st[1] = (stage){"pw.weight", l->bias ? "pw.bias" : NULL, "bn2", 0, l->cout, l->c, 1, 1,
                         "pw_weight", "IO", "pw_bias"};
-        return 2;
+        return (st[1].packed_layout = pointwise_layout(k, "pw_weight", l->cout)) != NULL ? 2 : 0;
     }
     set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has layer kind %d", k->key, (int)l->kind);
     return 0;
@@ -212,12 +238,14 @@ static double vec_at(const convgen_tensor *t, int64_t i) {
     return ((const float *)t->data)[i * st[0]];
 }
 
-/* Packs out[y][x][i][o] = w(o, i, y, x) * scale[o] for the stage's weight. */
+/* Packs out[y][x][i][o] = w(o, i, y, x) * scale[o] for the stage's weight, or for a blocked
+ * pointwise layout (kh = kw = 1) out[o / B][i][o % B]. */
 static void pack_weight(const stage *g, const convgen_tensor *t, const double *scale, float *out) {
     int64_t st[4];
     strides_of(t, st);
     const float *w = t->data;
     int oihw = t->layout == CONVGEN_LAYOUT_OIHW;
+    const int64_t block = weight_block(g->packed_layout);
     for (int64_t y = 0; y < g->kh; y++)
         for (int64_t x = 0; x < g->kw; x++)
             for (int64_t i = 0; i < g->i; i++)
@@ -226,7 +254,9 @@ static void pack_weight(const stage *g, const convgen_tensor *t, const double *s
                                   : g->dw_mult > 0
                                       ? y * st[0] + x * st[1] + (o / g->dw_mult) * st[2] + (o % g->dw_mult) * st[3]
                                       : y * st[0] + x * st[1] + i * st[2] + o * st[3];
-                    *out++ = (float)((double)w[off] * scale[o]);
+                    const float v = (float)((double)w[off] * scale[o]);
+                    if (block > 0) out[(o / block * g->i + i) * block + o % block] = v;
+                    else *out++ = v;
                 }
 }
 
@@ -371,6 +401,10 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
             w->ndim = 4, w->shape[0] = alpha, w->shape[1] = alpha, w->shape[2] = g->i, w->shape[3] = g->o;
         } else if (!strcmp(g->packed_layout, "HWIO")) w->ndim = 4, w->shape[0] = g->kh, w->shape[1] = g->kw, w->shape[2] = g->i, w->shape[3] = g->o;
         else if (!strcmp(g->packed_layout, "IO")) w->ndim = 2, w->shape[0] = g->i, w->shape[1] = g->o;
+        else if (weight_block(g->packed_layout) > 0) {
+            const int64_t b = weight_block(g->packed_layout);
+            w->ndim = 3, w->shape[0] = g->o / b, w->shape[1] = g->i, w->shape[2] = b;
+        }
         else w->ndim = 3, w->shape[0] = g->kh, w->shape[1] = g->kw, w->shape[2] = g->o; /* HWC */
         src_stage[npk] = j, is_bias[npk++] = 0;
         if (g->packed_b) {

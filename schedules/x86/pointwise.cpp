@@ -17,6 +17,18 @@
 namespace convgen {
 namespace x86 {
 
+// The weights of one register tile's channel block (v * cw output channels) as one contiguous
+// stream, [cout/B][C][B]. In IO layout a tile reads one 64-256 byte piece of every 1-4 KB weight
+// row: each step's weights come from a new line in a new page, which the hardware prefetchers do
+// not follow across pages (S4's 4 MB of pw weights: every line an L3 miss), and the rows alias in
+// a few L1 sets. Only when B divides cout (the tile's channel split is then exact); else IO.
+int pointwise_weight_block(const LayerSpec &s, const Target &t) {
+    if (s.layout != Layout::NHWC) return 0;
+    const NhwcTile k = nhwc_tile(s, target_facts(t));
+    const int b = k.v * k.cw;
+    return b > 1 && s.cout % b == 0 ? b : 0;
+}
+
 void schedule_pointwise(Algorithm &a, const Target &t) {
     const LayerSpec &s = a.spec;
     const TargetFacts f = target_facts(t);
