@@ -89,8 +89,10 @@ static const char *pointwise_layout(const convgen_kernel *k, const char *name, i
     return "IO"; /* no such arg: match_args() reports it */
 }
 
-/* The stages of the kernel's layer; returns their count, or 0 with the error set. */
-static int layer_stages(const convgen_kernel *k, stage st[2]) {
+/* The stages of the kernel's layer; returns their count, or 0 with the error set and its status
+ * in *err. */
+static int layer_stages(const convgen_kernel *k, stage st[2], convgen_status *err) {
+    *err = CONVGEN_ERROR_INVALID_ARGUMENT;
     const convgen_layer *l = &k->layer;
     const char *b = l->bias ? "bias" : NULL;
     if (l->c <= 0 || l->cout <= 0 || l->kh <= 0 || l->kw <= 0) {
@@ -118,7 +120,9 @@ static int layer_stages(const convgen_kernel *k, stage st[2]) {
         return 1;
     case CONVGEN_KIND_POINTWISE:
         st[0] = (stage){"weight", b, NULL, 0, l->cout, l->c, 1, 1, "weight", "IO", b};
-        return (st[0].packed_layout = pointwise_layout(k, "weight", l->cout)) != NULL;
+        if ((st[0].packed_layout = pointwise_layout(k, "weight", l->cout)) != NULL) return 1;
+        *err = CONVGEN_ERROR_PARAMS_MISMATCH;
+        return 0;
     case CONVGEN_KIND_DEPTHWISE:
         if (l->multiplier <= 0) {
             set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has multiplier %d", k->key, l->multiplier);
@@ -132,7 +136,9 @@ static int layer_stages(const convgen_kernel *k, stage st[2]) {
                         "dw_weight", "HWC", "dw_bias"};
         st[1] = (stage){"pw.weight", l->bias ? "pw.bias" : NULL, "bn2", 0, l->cout, l->c, 1, 1,
                         "pw_weight", "IO", "pw_bias"};
-        return (st[1].packed_layout = pointwise_layout(k, "pw_weight", l->cout)) != NULL ? 2 : 0;
+        if ((st[1].packed_layout = pointwise_layout(k, "pw_weight", l->cout)) != NULL) return 2;
+        *err = CONVGEN_ERROR_PARAMS_MISMATCH;
+        return 0;
     }
     set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has layer kind %d", k->key, (int)l->kind);
     return 0;
@@ -357,8 +363,8 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
         return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": tensors %p with count %d", (const void *)tensors, count);
 
     stage stages[2];
-    int nst = layer_stages(kernel, stages);
-    if (nst == 0) return CONVGEN_ERROR_INVALID_ARGUMENT;
+    int nst = layer_stages(kernel, stages, &st);
+    if (nst == 0) return st;
     spec specs[MAX_SPECS];
     int nspec = stage_specs(stages, nst, specs);
 

@@ -292,6 +292,41 @@ TEST_P(Packing, Pointwise) {
     EXPECT_EQ(got[0], packed_ref(5, 3, 1, 1));
 }
 
+// A blocked pointwise weight ("Oi<B>o", [cout/B][c][B]): out[o / B][i][o % B] = w(o, i).
+std::vector<float> blocked_ref(int64_t O, int64_t I, int64_t B) {
+    std::vector<float> p;
+    for (int64_t ob = 0; ob < O / B; ob++)
+        for (int64_t i = 0; i < I; i++)
+            for (int64_t j = 0; j < B; j++) p.push_back(wref(ob * B + j, i, 0, 0));
+    return p;
+}
+
+TEST_P(Packing, BlockedPointwise) {
+    auto l = make_layer(CONVGEN_KIND_POINTWISE, 3, 4, 4, 8, 1, 0);
+    FakeKernel fk("pack_pointwise_blocked", l, capture_fn<3>);
+    fk.args[1] = arg("weight", "Oi4o", {2, 3, 4});
+    Tensor w = weight(GetParam(), 8, 3, 1, 1);
+    auto got = pack_through(fk, named({{"weight", &w}}));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0], blocked_ref(8, 3, 4));
+}
+
+// A block that does not divide the output channels, or an unknown layout, is a generator bug.
+TEST(Packing, BlockedLayoutMustDivideCout) {
+    auto l = make_layer(CONVGEN_KIND_POINTWISE, 3, 4, 4, 6, 1, 0);
+    Tensor w = weight(CONVGEN_LAYOUT_OIHW, 6, 3, 1, 1);
+    auto ts = named({{"weight", &w}});
+    for (const char *layout : {"Oi4o", "Oi0o", "Oi4x", "OI"}) {
+        FakeKernel fk("pack_pointwise_bad_block", l, capture_fn<3>);
+        fk.args[1] = arg("weight", layout, {1, 3, 4});
+        convgen_params *p = nullptr;
+        EXPECT_EQ(convgen_prepare_params(&fk.k, ts.data(), int(ts.size()), 1e-5f, &p), CONVGEN_ERROR_PARAMS_MISMATCH)
+            << layout;
+        EXPECT_EQ(p, nullptr);
+        EXPECT_ERROR_HAS(std::string("argument \"weight\" has layout ") + layout);
+    }
+}
+
 TEST_P(Packing, DepthwiseWithMultiplier) {
     auto l = make_layer(CONVGEN_KIND_DEPTHWISE, 3, 6, 6, 6, 3, 1, CONVGEN_LAYOUT_NCHW, 3, /*mult=*/2);
     FakeKernel fk("pack_depthwise", l, capture_fn<4>);
@@ -429,6 +464,24 @@ TEST(BatchNorm, FoldsIntoDwsepWeightsAndBias) {
     double s = 0.75 / std::sqrt(1.5 + double(1e-5f));
     EXPECT_NEAR(got[1][1], (1.25 - 0.3) * s + 0.0, 1e-6);
     EXPECT_NEAR(got[0][1], wref(1, 0, 0, 0) * s, 1e-3); // [y=0][x=0][c=1]
+}
+
+// dwsep's pointwise stage in a blocked layout ("Oi2o"): the same folded values as in IO, moved
+// to out[o / 2][i][o % 2].
+TEST(BatchNorm, FoldsIntoBlockedDwsepPointwiseWeights) {
+    auto l = make_layer(CONVGEN_KIND_DWSEP, 3, 6, 6, 4, 3, 1);
+    DwsepParams P;
+    FakeKernel io("fold_dwsep_io", l, capture_fn<6>), blocked("fold_dwsep_blocked", l, capture_fn<6>);
+    blocked.args[3] = arg("pw_weight", "Oi2o", {2, 3, 2});
+    auto want = pack_through(io, P.list(true)), got = pack_through(blocked, P.list(true));
+    ASSERT_EQ(want.size(), 4u);
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_EQ(got[0], want[0]);
+    EXPECT_EQ(got[1], want[1]);
+    EXPECT_EQ(got[3], want[3]);
+    ASSERT_EQ(got[2].size(), 12u);
+    for (int64_t i = 0; i < 3; i++)
+        for (int64_t o = 0; o < 4; o++) EXPECT_EQ(got[2][(o / 2 * 3 + i) * 2 + o % 2], want[2][i * 4 + o]) << i << o;
 }
 
 TEST(BatchNorm, NonPositiveVarianceIsAnError) {

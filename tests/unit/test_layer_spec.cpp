@@ -168,6 +168,27 @@ TEST(KernelArgs, WinogradWeightIsTheTransformedFilter) {
     EXPECT_EQ(kernel_args(parse_layer("kind=conv,c=5,h=9,w=7,cout=6,k=3,algo=direct"))[1].layout, "HWIO");
 }
 
+// pw_block (set by specialize() for the target) blocks the pointwise weights by output channel:
+// "Oi<B>o", [cout/B][c][B]; 0 keeps IO. A block that does not divide cout is an internal error.
+TEST(KernelArgs, BlockedPointwiseWeights) {
+    LayerSpec p = parse_layer("kind=pointwise,c=5,h=4,w=4,cout=32,layout=nhwc");
+    EXPECT_EQ(kernel_args(p)[1].layout, "IO");
+    p.pw_block = 16;
+    auto a = kernel_args(p);
+    EXPECT_EQ(a[1].name, "weight");
+    EXPECT_EQ(a[1].layout, "Oi16o");
+    EXPECT_EQ(a[1].shape, (std::vector<int64_t>{2, 5, 16}));
+    LayerSpec d = parse_layer("kind=dwsep,c=8,h=8,w=8,cout=24,k=3,layout=nhwc");
+    d.pw_block = 8;
+    auto b = kernel_args(d);
+    EXPECT_EQ(b[3].name, "pw_weight");
+    EXPECT_EQ(b[3].layout, "Oi8o");
+    EXPECT_EQ(b[3].shape, (std::vector<int64_t>{3, 8, 8}));
+    EXPECT_EQ(b[1].layout, "HWC");  // the depthwise weight is not blocked
+    d.pw_block = 16;
+    EXPECT_THROW(kernel_args(d), std::logic_error);
+}
+
 TEST(KernelArgs, OrderShapesAndLayouts) {
     auto a = kernel_args(parse_layer("kind=conv,c=6,h=10,w=12,cout=4,k=3,groups=2,stride=2,layout=nhwc"));
     ASSERT_EQ(a.size(), 4u);
