@@ -103,7 +103,8 @@ typedef struct convgen_layer {
 /* One kernel argument, in call order; the output is last. shape is in `layout` order. */
 typedef struct convgen_arg_info {
     const char *name;   /* "input", "weight", "bias", "dw_weight", "dw_bias", "pw_weight", "pw_bias", "output" */
-    const char *layout; /* "NCHW", "NHWC", "HWIO", "IO", "HWC", "C", "WINO2x3" (Winograd U [a][a][c][cout]) */
+    const char *layout; /* "NCHW", "NHWC", "HWIO", "IO", "HWC", "C", "WINO<m>x3" (Winograd U [a][a][c][cout]),
+                           "Oi<B>o" (pointwise weight blocked by output channel, [cout/B][c][B]) */
     int ndim;
     int64_t shape[CONVGEN_MAX_DIMS];
 } convgen_arg_info;
