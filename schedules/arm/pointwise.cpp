@@ -14,9 +14,10 @@ namespace arm {
 void schedule_pointwise(Algorithm &a, const Target &t) {
     const LayerSpec &s = a.spec;
     const TargetFacts f = target_facts(t);
-    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), s.c), pick_vector(f.f32_lanes(), s.w));
+    const NhwcTile tile = nhwc_tile(s, f);
+    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), s.c), pick_vector(f.f32_lanes(), s.w), tile.tx);
     if (s.layout == Layout::NHWC)
-        cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), {a.r.x}, s.out_h());
+        cpu::schedule_gemm_nhwc(a, tile, {a.r.x}, s.out_h());
     else
         cpu::schedule_gemm_nchw(a, nchw_tile(s, f), {a.r.x}, s.out_h(), false);
 }

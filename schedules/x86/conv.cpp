@@ -27,9 +27,10 @@ void schedule_conv(Algorithm &a, const Target &t) {
     const LayerSpec &s = a.spec;
     const TargetFacts f = target_facts(t);
     const bool nhwc = s.layout == Layout::NHWC;
-    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), s.c), pick_vector(f.f32_lanes(), s.w));
+    const NhwcTile tile = nhwc_tile(s, f);
+    cpu::materialize_padded_input(a, pick_vector(f.f32_lanes(), s.c), pick_vector(f.f32_lanes(), s.w), tile.tx);
     if (nhwc)
-        cpu::schedule_gemm_nhwc(a, nhwc_tile(s, f), {a.r[0], a.r[1], a.r[2]}, s.out_h());
+        cpu::schedule_gemm_nhwc(a, tile, {a.r[0], a.r[1], a.r[2]}, s.out_h());
     else
         cpu::schedule_gemm_nchw(a, nchw_tile(s, f), {a.r[1], a.r[2], a.r[0]}, s.out_h(), false);
 }
