@@ -22,6 +22,11 @@ namespace x86 {
 // row: each step's weights come from a new line in a new page, which the hardware prefetchers do
 // not follow across pages (S4's 4 MB of pw weights: every line an L3 miss), and the rows alias in
 // a few L1 sets. Only when B divides cout (the tile's channel split is then exact); else IO.
+// Measured (convgen_bench --threads 2, medians of 3 processes, oneDNN held to the same ISA),
+// AVX2, IO -> Oi<B>o: S4 0.44 -> 0.92 x oneDNN, S3 0.68 -> 0.92, P3 0.76 -> 0.86, P2 0.83 ->
+// 0.90, P1 0.84 -> 0.87; AVX-512 about the same (S4 0.98 -> 1.01, P1-P3 0.96-1.01). Copying a
+// channel block's weights into a dense buffer inside the kernel instead helped AVX2 S4 less
+// (0.66) and cost AVX-512 S4/P3 13-20%: the copy is per call.
 int pointwise_weight_block(const LayerSpec &s, const Target &t) {
     if (s.layout != Layout::NHWC) return 0;
     const NhwcTile k = nhwc_tile(s, target_facts(t));
