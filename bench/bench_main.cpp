@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "manifest.h"
 #include "onednn.h"
+#include "prepared_call.h"
 #include "peak.h"
 #include "reference.h"
 #include "runtime_bridge.h"
@@ -215,25 +216,14 @@ private:
 double runtime_overhead_ns(const convgen_kernel *k, const LayerSpec &spec, unsigned seed) {
     convgen_kernel nop = *k;
     nop.argv_fn = [](void **) { return 0; };
-    Tensor input = random_input(spec, seed);
-    NamedTensors params = random_params(spec, seed + 1);
-    std::vector<convgen_named_tensor> named = named_tensors(params);
-    convgen_params *prepared = nullptr;
-    check_status(convgen_prepare_params(&nop, named.data(), int(named.size()), spec.eps, &prepared), "prepare");
-    const auto args = kernel_args(spec);
-    std::vector<float> out(size_t(args.back().shape[0] * args.back().shape[1] * args.back().shape[2] *
-                                  args.back().shape[3]));
-    const convgen_layout layout = layout_of(spec);
-    convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
-    convgen_tensor out_t = host_tensor(out.data(), args.back().shape, layout);
+    PreparedCall call(&nop, spec, seed, "prepare");
     std::vector<double> ns;
     for (int round = 0; round < 21; round++) {
         const int calls = 10000;
         const auto t0 = Clock::now();
-        for (int i = 0; i < calls; i++) convgen_run(&nop, prepared, &in_t, &out_t);
+        for (int i = 0; i < calls; i++) call.run(&nop);
         ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / calls);
     }
-    convgen_params_free(prepared);
     std::sort(ns.begin(), ns.end());
     return ns[ns.size() / 2];
 }

@@ -8,6 +8,7 @@
 #include "loader.h"
 #include "manifest.h"
 #include "npy.h"
+#include "prepared_call.h"
 #include "qemu_runner.h"
 #include "reference.h"
 #include "runtime_bridge.h"
@@ -194,30 +195,17 @@ int cmd_check(const CheckOptions &o) {
         if (!k || !convgen_kernel_supported(k)) {
             result = "[SKIP] CPU lacks " + target.string;
         } else {
-            Tensor input = random_input(spec, o.seed);
-            NamedTensors params = random_params(spec, o.seed + 1);
-            std::vector<convgen_named_tensor> named = named_tensors(params);
-            convgen_params *prepared = nullptr;
-            check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared), key);
-            std::vector<float> out(size_t(args.back().shape[0] * args.back().shape[1] * args.back().shape[2] *
-                                          args.back().shape[3]));
-            const convgen_layout layout = layout_of(spec);
-            convgen_tensor in_t = host_tensor(input.data.data(), input.shape, layout);
-            convgen_tensor out_t = host_tensor(out.data(), args.back().shape, layout);
+            PreparedCall call(k, spec, o.seed, key);
             std::vector<double> times;
             for (int i = 0; i < std::max(1, o.iterations); i++) {
                 auto t0 = std::chrono::steady_clock::now();
-                convgen_status st = convgen_run(k, prepared, &in_t, &out_t);
+                convgen_status st = call.run(k);
                 times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-                if (st != CONVGEN_OK) {
-                    convgen_params_free(prepared);
-                    check_status(st, key);
-                }
+                check_status(st, key);
             }
-            convgen_params_free(prepared);
             std::sort(times.begin(), times.end());
             median_us = times[times.size() / 2];
-            cmp = compare(out, reference_forward(spec, input, params), tolerance(spec));
+            cmp = compare(call.output, reference_forward(spec, call.input, call.params), tolerance(spec));
             result = cmp.ok ? "PASS" : "FAIL";
         }
         (result == "FAIL" ? failed : passed) += result == "PASS" || result == "FAIL";

@@ -1,0 +1,34 @@
+// A registered kernel ready to be called on a layer's deterministic data: random_input(seed) and
+// random_params(seed + 1) (reference.h), the parameters prepared by the runtime, an output
+// buffer, and the runtime tensors over input and output. `convgen check` times and checks
+// kernels through it, the benchmark its runtime-overhead probe.
+#pragma once
+
+#include "convgen/convgen.h"
+#include "layer_spec.h"
+#include "npy.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace convgen {
+
+struct PreparedCall {
+    Tensor input;
+    NamedTensors params;
+    std::vector<float> output;
+    convgen_params *prepared = nullptr;
+    convgen_tensor in_t{}, out_t{};
+
+    // Throws std::runtime_error("<what>: <the runtime's message>") when the runtime refuses the
+    // parameters.
+    PreparedCall(const convgen_kernel *k, const LayerSpec &spec, uint64_t seed, const std::string &what);
+    ~PreparedCall() { convgen_params_free(prepared); }
+    PreparedCall(const PreparedCall &) = delete;
+    PreparedCall &operator=(const PreparedCall &) = delete;
+
+    convgen_status run(const convgen_kernel *k) { return convgen_run(k, prepared, &in_t, &out_t); }
+};
+
+}  // namespace convgen
