@@ -40,7 +40,8 @@ struct GenerateResult {
 };
 
 // The spec with algo and the pointwise weight block resolved for the target (schedules/select.cpp
-// choose_algorithm, choose_weight_block): what keys, kernel arguments and compiles take. Every call site that names or builds a kernel goes here first.
+// choose_algorithm, choose_weight_block): what keys, kernel arguments and compiles take. Every
+// call site that names or builds a kernel goes here first.
 LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t);
 
 // Specializes each (layer, target) before keying and compiling it.
