@@ -73,20 +73,25 @@ static int64_t weight_block(const char *layout) {
     return b > 0 && end != layout + 2 && strcmp(end, "o") == 0 ? b : 0;
 }
 
+/* The layout of the kernel's parameter arg `name`, or NULL when it has none (match_args()
+ * reports that). */
+static const char *arg_layout(const convgen_kernel *k, const char *name) {
+    for (int a = 1; a < k->num_args - 1; a++)
+        if (strcmp(k->args[a].name, name) == 0) return k->args[a].layout;
+    return NULL;
+}
+
 /* The kernel's layout for its pointwise weight arg `name`: "IO" or a blocked "Oi<B>o" whose B
  * divides the stage's output channels; NULL with the error set for anything else. */
 static const char *pointwise_layout(const convgen_kernel *k, const char *name, int64_t o) {
-    for (int a = 1; a < k->num_args - 1; a++) {
-        if (strcmp(k->args[a].name, name) != 0) continue;
-        const char *layout = k->args[a].layout;
-        if (!strcmp(layout, "IO") || (weight_block(layout) > 0 && o % weight_block(layout) == 0)) return layout;
-        set_error(CONVGEN_ERROR_PARAMS_MISMATCH,
-                  WHO ": kernel %s argument \"%s\" has layout %s, not IO or Oi<B>o with B dividing %lld "
-                  "(generator/runtime disagreement: a generator bug)",
-                  k->key, name, layout, (long long)o);
-        return NULL;
-    }
-    return "IO"; /* no such arg: match_args() reports it */
+    const char *layout = arg_layout(k, name);
+    if (layout == NULL || !strcmp(layout, "IO")) return "IO";
+    if (weight_block(layout) > 0 && o % weight_block(layout) == 0) return layout;
+    set_error(CONVGEN_ERROR_PARAMS_MISMATCH,
+              WHO ": kernel %s argument \"%s\" has layout %s, not IO or Oi<B>o with B dividing %lld "
+              "(generator/runtime disagreement: a generator bug)",
+              k->key, name, layout, (long long)o);
+    return NULL;
 }
 
 /* The stages of the kernel's layer; returns their count, or 0 with the error set and its status
@@ -109,9 +114,8 @@ static int layer_stages(const convgen_kernel *k, stage st[2], convgen_status *er
         }
         st[0] = (stage){"weight", b, NULL, 0, l->cout, l->c / l->groups, l->kh, l->kw, "weight", "HWIO", b};
         /* A Winograd kernel says so in its weight arg's layout ("WINO2x3"): pack U = G g G^T. */
-        for (int a = 1; a < k->num_args - 1; a++)
-            if (!strcmp(k->args[a].name, "weight") && winograd_tile(k->args[a].layout) > 0)
-                st[0].packed_layout = k->args[a].layout;
+        const char *wl = arg_layout(k, "weight");
+        if (wl && winograd_tile(wl) > 0) st[0].packed_layout = wl;
         if (strcmp(st[0].packed_layout, "HWIO") != 0 && (l->kh != 3 || l->kw != 3 || l->groups != 1)) {
             set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has a %s weight for kernel %dx%d groups %d",
                       k->key, st[0].packed_layout, l->kh, l->kw, l->groups);
