@@ -14,17 +14,17 @@
 // Roofline: min(peak FMA GFLOP/s, intensity * DRAM bandwidth), both probed here (peak.h), with
 // intensity = count().flops / count().bytes (minimal traffic: input, weights, biases, output).
 // Exit status: 0 all checks passed, 1 a check failed (or the plot failed), 2 bad input.
-#include "compile.h"
+#include "generator/driver/compile.h"
 #include "convgen/convgen.h"
-#include "layer_spec.h"
-#include "loader.h"
-#include "manifest.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/driver/loader.h"
+#include "generator/driver/manifest.h"
 #include "onednn.h"
-#include "prepared_call.h"
+#include "generator/harness/prepared_call.h"
 #include "peak.h"
-#include "reference.h"
-#include "runtime_bridge.h"
-#include "targets.h"
+#include "generator/spec/reference.h"
+#include "generator/harness/runtime_bridge.h"
+#include "generator/driver/targets.h"
 
 #include <CLI/CLI.hpp>
 

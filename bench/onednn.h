@@ -8,8 +8,8 @@
 // activation post-op, the pointwise taking the depthwise's dst layout directly.
 #pragma once
 
-#include "layer_spec.h"
-#include "npy.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/spec/npy.h"
 
 #include <memory>
 #include <string>

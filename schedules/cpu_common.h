@@ -10,8 +10,8 @@
 #pragma once
 
 #include "Halide.h"
-#include "algorithms/algorithm.h"
-#include "target_facts.h"
+#include "generator/algorithms/algorithm.h"
+#include "schedules/target_facts.h"
 
 #include <algorithm>
 #include <vector>

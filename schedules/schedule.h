@@ -8,7 +8,7 @@
 #pragma once
 
 #include "Halide.h"
-#include "algorithms/algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

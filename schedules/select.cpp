@@ -4,7 +4,7 @@
 // hand schedule of the target's family, then an autoscheduler. Today only the hand schedules
 // exist: x86 (AVX2 / AVX-512) has one per kind in schedules/x86/; other families are an error
 // until their folders land (ARM NEON, CUDA).
-#include "schedule.h"
+#include "schedules/schedule.h"
 
 #include <map>
 #include <string>

@@ -1,4 +1,4 @@
-#include "target_facts.h"
+#include "schedules/target_facts.h"
 
 namespace convgen {
 

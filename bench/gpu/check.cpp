@@ -21,8 +21,8 @@
 // dev_us - gpu_us and graph_us - gpu_us are what a call costs beyond the GPU's own work (issue 5
 // asks for <= 2 us).
 #include "convgen/convgen.h"
-#include "reference.h"
-#include "runtime_bridge.h"
+#include "generator/spec/reference.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <algorithm>
 #include <chrono>

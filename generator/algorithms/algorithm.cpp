@@ -1,5 +1,5 @@
 // build_algorithm: the one dispatch from a layer's kind to the file that builds its math.
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

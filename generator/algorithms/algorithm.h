@@ -20,7 +20,7 @@
 #pragma once
 
 #include "Halide.h"
-#include "layer_spec.h"
+#include "generator/spec/layer_spec.h"
 
 #include <vector>
 

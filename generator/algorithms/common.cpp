@@ -4,7 +4,7 @@
 // Entry points (declared in algorithm.h): make_params, pointwise_weight, zero_padded_input, activate,
 // define_output.
 // Everything here is pure math; nothing reads a Target.
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

@@ -6,7 +6,7 @@
 //
 // The reduction `r` is (ci, kx, ky), ci innermost, so schedules that keep the declared order read
 // NHWC inputs contiguously; schedules reorder it for NCHW.
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

@@ -4,7 +4,7 @@
 //                          in(co / m, x*sw + kx*dw - pad_l, y*sh + ky*dh - pad_t, n))
 //
 // The reduction `r` is (kx, ky).
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

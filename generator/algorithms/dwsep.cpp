@@ -8,7 +8,7 @@
 //
 // `dw_acc` carries the depthwise reduction `dw_r` (kx, ky); `conv` is the pointwise stage with
 // reduction `r` (ci).
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

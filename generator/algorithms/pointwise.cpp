@@ -1,7 +1,7 @@
 // The pointwise (1x1) convolution: channel mixing; stride and padding are honoured.
 //
 //   out(co, x, y, n) = act(bias[co] + sum_{ci < C} weight(co, ci) * in(ci, x*sw - pad_l, y*sh - pad_t, n))
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

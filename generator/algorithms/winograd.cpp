@@ -14,7 +14,7 @@
 // zero-padded input, and `conv` reads only the valid part, so nothing is written outside the
 // fixed-shape output. The transforms are written as mux() over the unrolled transform index, so a
 // schedule that unrolls ex/ey/ox/oy gets straight-line adds with constant coefficients.
-#include "algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 namespace convgen {
 

@@ -15,9 +15,9 @@
 #pragma once
 
 #include "Halide.h"
-#include "algorithms/algorithm.h"
-#include "cpu_common.h"
-#include "target_facts.h"
+#include "generator/algorithms/algorithm.h"
+#include "schedules/cpu_common.h"
+#include "schedules/target_facts.h"
 
 #include <algorithm>
 

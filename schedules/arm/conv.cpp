@@ -12,8 +12,8 @@
 //    so the inner loop is a plain load instead of a clamp + select.
 //  - Rows run in parallel.
 // The arm_dot_prod / arm_fp16 features change nothing here (f32 only).
-#include "common.h"
-#include "schedule.h"
+#include "schedules/arm/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace arm {

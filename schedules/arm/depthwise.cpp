@@ -10,8 +10,8 @@
 //  - NCHW: cpu::schedule_depthwise_nchw (cpu_common.h: vectors over x, the padded plane of one
 //    channel copied once per channel, channels in parallel) with a tile of up to 2 x-vectors x 2
 //    rows (fewer when a large window's weights need the registers).
-#include "common.h"
-#include "schedule.h"
+#include "schedules/arm/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace arm {

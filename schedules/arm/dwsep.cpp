@@ -9,8 +9,8 @@
 //  - NHWC: dw vectorized over channels (4 lanes), a tile of up to 8 columns, window unrolled.
 //  - NCHW: dw vectorized over x (4 lanes). Pointwise channel blocks are outside the rows of the
 //    block, so a block's weights (tc x C) stay in L1.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/arm/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace arm {

@@ -5,8 +5,8 @@
 // (schedules/arm/common.h): NHWC holds up to 4 channel vectors x 5 columns, NCHW 2 x-vectors x
 // 2 rows x 5 channels, with the C_in reduction outside the register tile. Without padding the
 // input is read directly; with padding the zero-padded copy is made once.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/arm/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace arm {

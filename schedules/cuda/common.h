@@ -10,7 +10,7 @@
 #pragma once
 
 #include "Halide.h"
-#include "algorithms/algorithm.h"
+#include "generator/algorithms/algorithm.h"
 
 #include <algorithm>
 #include <vector>

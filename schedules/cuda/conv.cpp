@@ -10,8 +10,8 @@
 // (<= 32) whose two tiles fit kGemmSharedBudget.
 // Grouped conv: a block's channel tile may straddle groups, so the input tile is not staged (read
 // through L1 instead); the weights still are.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/cuda/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace cuda {

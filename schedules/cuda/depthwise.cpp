@@ -12,8 +12,8 @@
 //  - NCHW: one channel per block; a warp along columns interleaved (thread t owns columns t and
 //    t + 32), threads along rows, each thread 2 columns x 2 rows.
 // The tile shrinks (fewer threads, then fewer rows) until the input tile fits kSharedBudget.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/cuda/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace cuda {

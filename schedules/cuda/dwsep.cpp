@@ -8,8 +8,8 @@
 // threads share the window), then the pointwise steps read it from there. The intermediate never
 // goes to global memory. With several channel blocks (Cout > bc) each recomputes the depthwise
 // tile: k*k/Cout more FMAs than the pointwise half, a few percent at most.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/cuda/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace cuda {

@@ -4,8 +4,8 @@
 // schedule (schedules/cuda/common.h) with a 1x1 window: per chunk of input channels the block
 // stages its input tile (chunk x bx x ry pixels) and weights (chunk x bc) in shared memory; each
 // step of the chunk does rc + rx*ry shared loads for rc*rx*ry FMAs (up to 32 accumulators per lane, one warp per block).
-#include "common.h"
-#include "schedule.h"
+#include "schedules/cuda/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace cuda {

@@ -17,8 +17,8 @@
 // (~105-150 GFLOP/s), NCHW ~2.5 ms (~94 GFLOP/s); R4 7x7/s2 NHWC ~110 GFLOP/s.
 // Suite, --threads 1 --rounds 3: R4 (direct) 0.97 -> 1.00 x oneDNN (3x3 s1 layers now go to
 // winograd.cpp).
-#include "common.h"
-#include "schedule.h"
+#include "schedules/x86/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace x86 {

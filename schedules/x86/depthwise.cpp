@@ -33,8 +33,8 @@
 // 1.5-2x slower: with 1-2 KB pixel strides the tile's lines alias in a few L1 sets), staging a
 // channel block's padded input (whole plane or a sliding window of rows) in a dense buffer
 // (D3/D4 no faster, D5 1.5x slower), 1 x 14-16 and 4 x 4 tiles, 24 accumulators.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/x86/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace x86 {

@@ -28,8 +28,8 @@
 // blocks, run as 4 + 3 on two cores; now 8. --threads 2, median of 3 processes x 3 rounds,
 // quiet machine: S1 309 -> 290 us (0.97 -> 1.03 x oneDNN), S2 562 -> 505 us (0.93 -> 1.08).
 // Winograd row blocks take the same rule (R1: 7 blocks of 2 tile rows -> 14 of 1, 399 -> 369 us).
-#include "common.h"
-#include "schedule.h"
+#include "schedules/x86/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace x86 {

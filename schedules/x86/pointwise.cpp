@@ -11,8 +11,8 @@
 // Measured (Zen4, 2 shared cores, load ~3.7):
 //   build/convgen_bench --layers suite.tsv --threads 1 --rounds 3 (ratio = oneDNN / convgen)
 //   before: P1 0.94 P2 0.94 P3 0.93 (~108 GFLOP/s); after: P1 1.04 P2 1.00 P3 0.96 (~110).
-#include "common.h"
-#include "schedule.h"
+#include "schedules/x86/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace x86 {

@@ -21,8 +21,8 @@
 // brgconv 1.96 / 1.91 / 1.82 ms, so 1.81x / 1.89x / 1.92x oneDNN (R1b8 1.65-1.68x). F(2,3) bounds
 // the gain at 9/4 = 2.25x the direct conv's multiplies; the rest goes to transforms and tile
 // overhang.
-#include "common.h"
-#include "schedule.h"
+#include "schedules/x86/common.h"
+#include "schedules/schedule.h"
 
 namespace convgen {
 namespace x86 {

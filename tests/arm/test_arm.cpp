@@ -5,10 +5,10 @@
 // double-precision reference of generator/reference.h. No GoogleTest here (no aarch64 build of
 // it): one line per kernel, PASS or FAIL, and exit status 1 if any failed.
 #include "convgen/convgen.h"
-#include "layer_spec.h"
-#include "npy.h"
-#include "reference.h"
-#include "runtime_bridge.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/spec/npy.h"
+#include "generator/spec/reference.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <cstdio>
 #include <string>

@@ -4,7 +4,7 @@
 
 #include <convgen/convgen.h>
 
-#include "runtime_bridge.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <cstdio>
 

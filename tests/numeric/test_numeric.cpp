@@ -4,10 +4,10 @@
 // against the double-precision reference of generator/reference.h.
 // A kernel whose ISA this CPU lacks is reported as [SKIP] (GTEST_SKIP), never as a pass.
 #include "convgen/convgen.h"
-#include "layer_spec.h"
-#include "npy.h"
-#include "reference.h"
-#include "runtime_bridge.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/spec/npy.h"
+#include "generator/spec/reference.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // LayerSpec: grammar round trips, derived sizes, DESIGN.md's counting formulas, kernel keys,
 // kernel arguments and the layer files (JSON, suite TSV).
-#include "layer_spec.h"
+#include "generator/spec/layer_spec.h"
 
 #include <gtest/gtest.h>
 

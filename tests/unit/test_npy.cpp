@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "npy.h"
+#include "generator/spec/npy.h"
 
 using namespace convgen;
 using ::testing::HasSubstr;

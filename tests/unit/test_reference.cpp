@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "npy.h"
-#include "reference.h"
+#include "generator/spec/npy.h"
+#include "generator/spec/reference.h"
 
 using namespace convgen;
 using ::testing::HasSubstr;

@@ -1,8 +1,8 @@
 // Target table and resolution (see targets.h).
-#include "targets.h"
+#include "generator/driver/targets.h"
 
-#include "layer_spec.h"
-#include "schedule.h"
+#include "generator/spec/layer_spec.h"
+#include "schedules/schedule.h"
 
 #include <algorithm>
 

@@ -11,9 +11,9 @@
 //                               output <file> <ndim> <dims...>
 //     *.f32                   raw little-endian float32 data, row-major
 // The runner exits 0 on success, 2 when a convgen call fails (its message on stderr), else 1.
-#include "qemu_runner.h"
+#include "generator/driver/qemu_runner.h"
 
-#include "compile.h"
+#include "generator/driver/compile.h"
 
 #include <cstdio>
 #include <cstdlib>

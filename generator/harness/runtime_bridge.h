@@ -4,8 +4,8 @@
 #pragma once
 
 #include "convgen/convgen.h"
-#include "layer_spec.h"
-#include "npy.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/spec/npy.h"
 
 #include <cstdint>
 #include <vector>

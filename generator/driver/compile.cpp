@@ -1,10 +1,10 @@
 // The compile driver (see compile.h): for each (layer, target) build the algorithm, apply the
 // schedule, and let Halide emit the object and header; then one runtime per architecture, the
 // bundle library, the registry source and the manifest.
-#include "compile.h"
+#include "generator/driver/compile.h"
 
-#include "algorithms/algorithm.h"
-#include "manifest.h"
+#include "generator/algorithms/algorithm.h"
+#include "generator/driver/manifest.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,6 +1,6 @@
 // LayerSpec: the text grammar, validation, counting, kernel keys and kernel arguments.
 // See layer_spec.h for the entry points and README.md ("Layer grammar", "Kernel keys").
-#include "layer_spec.h"
+#include "generator/spec/layer_spec.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -9,7 +9,7 @@
 //   tolerance       the error model for an f32 kernel, and compare()
 //
 // Clarity over speed: a direct 7-deep loop; the largest suite layers take seconds at most.
-#include "reference.h"
+#include "generator/spec/reference.h"
 
 #include <cfloat>
 #include <cmath>

@@ -1,8 +1,8 @@
 // LoadedBundle (see loader.h).
-#include "loader.h"
+#include "generator/driver/loader.h"
 
-#include "layer_spec.h"
-#include "manifest.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/driver/manifest.h"
 
 #include <cstdlib>
 #include <dlfcn.h>

@@ -13,9 +13,9 @@
 #pragma once
 
 #include "Halide.h"
-#include "layer_spec.h"
-#include "npy.h"
-#include "targets.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/spec/npy.h"
+#include "generator/driver/targets.h"
 
 #include <string>
 

@@ -1,8 +1,8 @@
 // Layer files: a JSON array of layer objects (the --layer keys, plus "name"), or a TSV in the
-// format of shared/layers/suite.tsv (name kind N Cin H W Cout k stride pad dilation, where the
+// format of layers/suite.tsv (name kind N Cin H W Cout k stride pad dilation, where the
 // kinds conv | pw | dw | dws mean conv, pointwise, depthwise, dwsep with act=relu).
 // Errors name the file, the entry (index and name) and the field.
-#include "layer_spec.h"
+#include "generator/spec/layer_spec.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>

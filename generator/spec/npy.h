@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "layer_spec.h"  // SpecError
+#include "generator/spec/layer_spec.h"  // SpecError
 
 namespace convgen {
 

@@ -9,7 +9,7 @@
 //   files               read whole file, atomic write (temporary + rename)
 //
 // Every reader checks sizes before it allocates, so a corrupt header cannot ask for gigabytes.
-#include "npy.h"
+#include "generator/spec/npy.h"
 
 #include <unistd.h>
 #include <zlib.h>

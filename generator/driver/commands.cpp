@@ -1,18 +1,18 @@
 // The convgen subcommands: info, generate, run, check, targets (see README.md, "Command line").
 // Bad input throws SpecError; main.cpp prints its one line and exits with status 2.
-#include "commands.h"
+#include "generator/driver/commands.h"
 
-#include "compile.h"
+#include "generator/driver/compile.h"
 #include "convgen/convgen.h"
-#include "layer_spec.h"
-#include "loader.h"
-#include "manifest.h"
-#include "npy.h"
-#include "prepared_call.h"
-#include "qemu_runner.h"
-#include "reference.h"
-#include "runtime_bridge.h"
-#include "targets.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/driver/loader.h"
+#include "generator/driver/manifest.h"
+#include "generator/spec/npy.h"
+#include "generator/harness/prepared_call.h"
+#include "generator/driver/qemu_runner.h"
+#include "generator/spec/reference.h"
+#include "generator/harness/runtime_bridge.h"
+#include "generator/driver/targets.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,5 @@
 // manifest.json and convgen_registry.c (see manifest.h).
-#include "manifest.h"
+#include "generator/driver/manifest.h"
 
 #include <fstream>
 #include <sstream>

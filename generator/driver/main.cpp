@@ -1,7 +1,7 @@
 // convgen: the command-line tool. Parses arguments (CLI11) into the options of commands.h.
 // Exit status: 0 success, 1 a check failed or an internal error, 2 bad input (one line on stderr).
-#include "commands.h"
-#include "layer_spec.h"
+#include "generator/driver/commands.h"
+#include "generator/spec/layer_spec.h"
 
 #include <CLI/CLI.hpp>
 #include <iostream>

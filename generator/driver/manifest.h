@@ -6,7 +6,7 @@
 // up in; a program compiles it and links lib<bundle>.a.
 #pragma once
 
-#include "compile.h"
+#include "generator/driver/compile.h"
 
 #include <nlohmann/json.hpp>
 #include <string>

@@ -31,8 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include "layer_spec.h"
-#include "npy.h"
+#include "generator/spec/layer_spec.h"
+#include "generator/spec/npy.h"
 
 namespace convgen {
 

@@ -1,7 +1,7 @@
-#include "prepared_call.h"
+#include "generator/harness/prepared_call.h"
 
-#include "reference.h"
-#include "runtime_bridge.h"
+#include "generator/spec/reference.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <stdexcept>
 

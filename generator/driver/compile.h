@@ -6,9 +6,9 @@
 // existing manifest is reused, not recompiled.
 #pragma once
 
-#include "layer_spec.h"
-#include "schedule.h"
-#include "targets.h"
+#include "generator/spec/layer_spec.h"
+#include "schedules/schedule.h"
+#include "generator/driver/targets.h"
 
 #include <string>
 #include <vector>
