@@ -19,9 +19,10 @@
 #include "generator/spec/layer_spec.h"
 #include "generator/driver/loader.h"
 #include "generator/driver/manifest.h"
-#include "onednn.h"
+#include "bench/onednn.h"
+#include "bench/random_layers.h"
 #include "generator/harness/prepared_call.h"
-#include "peak.h"
+#include "bench/peak.h"
 #include "generator/spec/reference.h"
 #include "generator/harness/runtime_bridge.h"
 #include "generator/driver/targets.h"
@@ -61,6 +62,9 @@ using Clock = std::chrono::steady_clock;
 struct Options {
     std::string layers, target = "host", tsv, png, work = CONVGEN_BENCH_WORK_DIR;
     std::vector<std::string> sets;
+    std::string choice;     // --choice: schedule fields over every kernel's default
+    int random = 0;         // --random N: N drawn layers (bench/random_layers.h) instead of --layers
+    uint64_t random_seed = 1;
     int threads = 2, rounds = 5, dram_mib = 256;
     double min_time_ms = 200;
     unsigned seed = 1;
@@ -176,6 +180,7 @@ GenStatus generate_kernels(const std::vector<LayerSpec> &layers, const ResolvedT
     g.out_dir = o.work;
     g.bundle = "convgen_bench_kernels";
     g.verbose = o.verbose;
+    g.choice = o.choice;
     const GenerateResult r = generate(layers, {target}, g);
     GenStatus st;
     st.kernels = int(r.kernels.size());
@@ -247,13 +252,32 @@ void print_tiny_layers(const std::vector<Row> &rows, double core_gflops) {
     }
 }
 
+// The five layers with the lowest ratio, with their roofline fraction: where to look next.
+void print_worst(const std::vector<Row> &rows) {
+    std::vector<const Row *> order;
+    for (const Row &r : rows)
+        if (std::isfinite(r.dn.median() / r.cg.median())) order.push_back(&r);
+    std::sort(order.begin(), order.end(), [](const Row *a, const Row *b) {
+        return a->dn.median() / a->cg.median() < b->dn.median() / b->cg.median();
+    });
+    if (order.size() > 5) order.resize(5);
+    std::printf("worst layers (ratio, convgen roofline %%, spec):\n");
+    for (const Row *r : order)
+        std::printf("  %-6s %5.2f %6.1f%%  %s\n", r->spec.name.c_str(), r->dn.median() / r->cg.median(),
+                    100 * gflops(r->counts.flops, r->cg.median()) / r->roofline_gflops, to_text(r->spec).c_str());
+}
+
 int bench(const Options &o) {
     // Layers: NHWC for convgen unless --set overrides.
     std::vector<std::string> sets{"layout=nhwc"};
     sets.insert(sets.end(), o.sets.begin(), o.sets.end());
-    std::vector<LayerSpec> layers = parse_layer_file(o.layers);
+    if (o.layers.empty() == (o.random == 0)) throw SpecError("give either --layers FILE or --random N");
+    if (o.random < 0) throw SpecError("--random: must be >= 1, got " + std::to_string(o.random));
+    std::vector<LayerSpec> layers = o.random ? random_layers(o.random, o.random_seed) : parse_layer_file(o.layers);
+    if (o.random)
+        std::printf("random layers: --random %d --random-seed %llu\n", o.random, (unsigned long long)o.random_seed);
     const ResolvedTarget target = resolve_target(o.target);
-    for (LayerSpec &s : layers) s = specialize(with_overrides(s, sets), target);
+    for (LayerSpec &s : layers) s = specialize(with_overrides(s, sets), target, o.choice);
     if (o.threads < 1) throw SpecError("--threads: must be >= 1, got " + std::to_string(o.threads));
     if (o.rounds < 1) throw SpecError("--rounds: must be >= 1, got " + std::to_string(o.rounds));
 
@@ -421,6 +445,7 @@ int bench(const Options &o) {
     std::printf("geomean ratio_min (fastest rounds): %s\n", n_min ? fmt("%.3f", std::exp(log_min / n_min)).c_str() : "-");
     std::printf("geomean convgen roofline fraction: %s\n", n_roof ? fmt("%.3f", std::exp(log_roof / n_roof)).c_str() : "-");
     std::printf("checks: %d layer(s) with a failed check\n", failed);
+    print_worst(rows);
     print_tiny_layers(rows, peak.peak_gflops / o.threads);
 
     int status = failed ? 1 : 0;
@@ -451,7 +476,10 @@ int bench(const Options &o) {
 int main(int argc, char **argv) {
     Options o;
     CLI::App app{"convgen_bench: convgen kernels beside oneDNN, with the measured roofline"};
-    app.add_option("--layers", o.layers, "layer file (suite.tsv format or JSON)")->required();
+    app.add_option("--layers", o.layers, "layer file (suite.tsv format or JSON)");
+    app.add_option("--random", o.random, "benchmark N randomly drawn layers instead of a file");
+    app.add_option("--random-seed", o.random_seed, "seed of the --random draw (printed with the table)");
+    app.add_option("--choice", o.choice, "schedule fields over every kernel's default (README, Schedules)");
     app.add_option("--target", o.target, "convgen target (host, x86_avx2, x86_avx512, Halide string)");
     app.add_option("--threads", o.threads, "threads for convgen (Halide), oneDNN (OpenMP) and the probe");
     app.add_option("--set", o.sets, "key=value,... applied to every layer after layout=nhwc (repeatable)");

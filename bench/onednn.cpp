@@ -1,5 +1,5 @@
 // The oneDNN baseline (see onednn.h). oneDNN 2.x API (apt libdnnl-dev 2.6, OpenMP threading).
-#include "onednn.h"
+#include "bench/onednn.h"
 
 #include <dnnl.hpp>
 #include <omp.h>

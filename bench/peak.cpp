@@ -7,7 +7,7 @@
 // Memory roof: each thread sums its own first-touched buffer with vector loads, repeated until
 // ~40 ms have passed; the best of 5 repetitions counts. Sizes: 512 KiB per thread (L2), 16 MiB in
 // all (L3), dram_mib in all (DRAM).
-#include "peak.h"
+#include "bench/peak.h"
 
 #include <immintrin.h>
 

@@ -1,47 +1,61 @@
 // Scheduling: turns an Algorithm (generator/algorithms/algorithm.h) into fast code for a target.
 //
-// apply_schedule() is the one place that chooses where a schedule comes from, in this order:
-//   1. a tuned record for (kernel key, target, Halide version)   [no autotuner yet]
-//   2. the hand schedule of the target's family (schedules/<family>/<kind>.cpp)
-//   3. Halide's autoscheduler, for a family without hand schedules
-// Nothing else branches on that. Schedules never compute: they only schedule the struct's Funcs.
+// A target family (x86 and AArch64 share the CPU family, schedules/cpu/; CUDA has its own) gives
+// each kind a default Choice (schedules/choice.h: a function of the layer and the machine facts)
+// and applies a Choice to the pipeline. choose_schedule() is the one place that decides which
+// Choice a kernel gets: an override (`--choice`, later a tuned record) validated against the
+// kind's fields, else the default. Nothing else branches on that. Schedules never compute: they
+// only schedule the struct's Funcs.
 #pragma once
 
 #include "Halide.h"
 #include "generator/algorithms/algorithm.h"
+#include "schedules/choice.h"
+#include "schedules/target_facts.h"
+
+#include <string>
 
 namespace convgen {
 
-enum class ScheduleSource { Tuned, Hand, Autoscheduler };
+// Where a kernel's Choice came from.
+enum class ScheduleSource { Default, Override };
 const char *to_string(ScheduleSource s);
 
-ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target);
-// True when a family of hand schedules covers the target (generator/targets.cpp accepts it).
-bool has_hand_schedules(const Halide::Target &target);
+struct Schedule {
+    Choice choice;
+    ScheduleSource source = ScheduleSource::Default;
+};
+
+// True when a family of schedules covers the target (generator/driver/targets.cpp accepts it).
+bool has_schedules(const Halide::Target &target);
 // Resolves algo=auto for a target (the rule is commented in select.cpp); an explicit algo is
-// returned as given. generator/compile.h's specialize() is the one caller.
+// returned as given. generator/driver/compile.h's specialize() is the one caller.
 Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target);
-// The pointwise weight block (LayerSpec::pw_block) the target's schedule wants for this spec,
-// 0 for the plain IO layout; specialize() is the one caller.
-int choose_weight_block(const LayerSpec &spec, const Halide::Target &target);
+// The Choice of a kernel whose spec has its algo resolved: `override_text` ("" for none, else
+// fields as parse_choice takes them, on top of the default) is validated; SpecError names a bad
+// field.
+Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
+                         const std::string &override_text = "");
+// The pointwise weight block (LayerSpec::pw_block) a Choice wants, 0 for the plain IO layout.
+int choose_weight_block(const LayerSpec &spec, const Halide::Target &target, const Choice &choice);
+// Applies the Choice to the pipeline; layers below ~0.6 MFLOP then run on the calling thread.
+void apply_schedule(Algorithm &alg, const Halide::Target &target, const Choice &choice);
 
-namespace x86 {
-void schedule_conv(Algorithm &alg, const Halide::Target &t);
-void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
-void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
-void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
-void schedule_winograd(Algorithm &alg, const Halide::Target &t);  // kind conv, algo winograd
-int pointwise_weight_block(const LayerSpec &spec, const Halide::Target &t);
-}  // namespace x86
+namespace cpu {  // x86 AVX2 / AVX-512 and AArch64 NEON (schedules/cpu/)
+Choice default_conv(const LayerSpec &s, const TargetFacts &f);
+Choice default_pointwise(const LayerSpec &s, const TargetFacts &f);
+Choice default_depthwise(const LayerSpec &s, const TargetFacts &f);
+Choice default_dwsep(const LayerSpec &s, const TargetFacts &f);
+Choice default_winograd(const LayerSpec &s, const TargetFacts &f);  // kind conv, algo winograd
+void apply_conv(Algorithm &a, const Choice &c);
+void apply_pointwise(Algorithm &a, const Choice &c);
+void apply_depthwise(Algorithm &a, const Choice &c);
+void apply_dwsep(Algorithm &a, const Choice &c);
+void apply_winograd(Algorithm &a, const Choice &c);
+int pointwise_weight_block(const LayerSpec &s, const Choice &c);
+}  // namespace cpu
 
-namespace arm {  // AArch64 NEON (schedules/arm/)
-void schedule_conv(Algorithm &alg, const Halide::Target &t);
-void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
-void schedule_depthwise(Algorithm &alg, const Halide::Target &t);
-void schedule_dwsep(Algorithm &alg, const Halide::Target &t);
-}  // namespace arm
-
-namespace cuda {  // NVIDIA GPUs through Halide's CUDA backend (schedules/cuda/)
+namespace cuda {  // NVIDIA GPUs through Halide's CUDA backend (schedules/cuda/); no Choice fields yet
 void schedule_conv(Algorithm &alg, const Halide::Target &t);
 void schedule_pointwise(Algorithm &alg, const Halide::Target &t);
 void schedule_depthwise(Algorithm &alg, const Halide::Target &t);

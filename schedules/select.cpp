@@ -1,9 +1,5 @@
-// apply_schedule: the one place that chooses where a layer's schedule comes from.
-//
-// Order (schedule.h): a tuned record for (kernel key, target, Halide version) first, then the
-// hand schedule of the target's family, then an autoscheduler. Today only the hand schedules
-// exist: x86 (AVX2 / AVX-512) has one per kind in schedules/x86/; other families are an error
-// until their folders land (ARM NEON, CUDA).
+// The target families and the one place that picks a kernel's algorithm, Choice and weight
+// block (schedule.h).
 #include "schedules/schedule.h"
 
 #include <map>
@@ -12,14 +8,7 @@
 
 namespace convgen {
 
-const char *to_string(ScheduleSource s) {
-    switch (s) {
-    case ScheduleSource::Tuned: return "tuned";
-    case ScheduleSource::Hand: return "hand";
-    case ScheduleSource::Autoscheduler: return "autoscheduler";
-    }
-    return "unknown";
-}
+const char *to_string(ScheduleSource s) { return s == ScheduleSource::Override ? "override" : "default"; }
 
 namespace {
 
@@ -34,24 +23,47 @@ const char *arch_name(Halide::Target::Arch a) {
     }
 }
 
-// The table of target families with hand schedules. Adding a family: its schedules/<family>/
-// folder, its declarations in schedule.h, one row here, and its rows in generator/targets.cpp.
+// The table of target families. Adding a family: its schedules/<family>/ folder, its
+// declarations in schedule.h, one row here, and its rows in generator/driver/targets.cpp.
+// A family without Choice fields (CUDA today) returns the empty Choice and schedules itself.
+using DefaultFn = Choice (*)(const LayerSpec &, const TargetFacts &);
+using ApplyFn = void (*)(Algorithm &, const Choice &, const Halide::Target &);
 struct Family {
     const char *name;
     bool (*matches)(const Halide::Target &t);
-    void (*schedule[4])(Algorithm &, const Halide::Target &);  // indexed by Kind
-    void (*winograd)(Algorithm &, const Halide::Target &);     // conv with algo=winograd; may be null
-    int (*weight_block)(const LayerSpec &, const Halide::Target &);  // LayerSpec::pw_block; may be null (IO)
+    DefaultFn defaults[4];  // indexed by Kind
+    ApplyFn apply[4];
+    DefaultFn winograd_default;  // conv with algo=winograd; null: no Winograd schedule
+    ApplyFn winograd_apply;
+    int (*weight_block)(const LayerSpec &, const Choice &);  // LayerSpec::pw_block; null: IO
 };
 
+template <void (*F)(Algorithm &, const Choice &)>
+void on_cpu(Algorithm &a, const Choice &c, const Halide::Target &) { F(a, c); }
+template <void (*F)(Algorithm &, const Halide::Target &)>
+void on_gpu(Algorithm &a, const Choice &, const Halide::Target &t) { F(a, t); }
+Choice no_choice(const LayerSpec &, const TargetFacts &) { return {}; }
+
+bool is_cpu(const Halide::Target &t) {
+    return !t.has_gpu_feature() && ((t.arch == Halide::Target::X86 && t.bits == 64) ||
+                                    (t.arch == Halide::Target::ARM && t.bits == 64));
+}
+
+// AArch64 has no Winograd schedule: its precision and speed have not been measured there.
 const Family kFamilies[] = {
-    {"x86", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && !t.has_gpu_feature(); },
-     {x86::schedule_conv, x86::schedule_pointwise, x86::schedule_depthwise, x86::schedule_dwsep},
-     x86::schedule_winograd, x86::pointwise_weight_block},
-    {"arm", [](const Halide::Target &t) { return t.arch == Halide::Target::ARM && t.bits == 64 && !t.has_gpu_feature(); },
-     {arm::schedule_conv, arm::schedule_pointwise, arm::schedule_depthwise, arm::schedule_dwsep}, nullptr, nullptr},
+    {"x86", [](const Halide::Target &t) { return is_cpu(t) && t.arch == Halide::Target::X86; },
+     {cpu::default_conv, cpu::default_pointwise, cpu::default_depthwise, cpu::default_dwsep},
+     {on_cpu<cpu::apply_conv>, on_cpu<cpu::apply_pointwise>, on_cpu<cpu::apply_depthwise>, on_cpu<cpu::apply_dwsep>},
+     cpu::default_winograd, on_cpu<cpu::apply_winograd>, cpu::pointwise_weight_block},
+    {"arm", [](const Halide::Target &t) { return is_cpu(t) && t.arch == Halide::Target::ARM; },
+     {cpu::default_conv, cpu::default_pointwise, cpu::default_depthwise, cpu::default_dwsep},
+     {on_cpu<cpu::apply_conv>, on_cpu<cpu::apply_pointwise>, on_cpu<cpu::apply_depthwise>, on_cpu<cpu::apply_dwsep>},
+     nullptr, nullptr, nullptr},
     {"cuda", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::CUDA); },
-     {cuda::schedule_conv, cuda::schedule_pointwise, cuda::schedule_depthwise, cuda::schedule_dwsep}, nullptr, nullptr},
+     {no_choice, no_choice, no_choice, no_choice},
+     {on_gpu<cuda::schedule_conv>, on_gpu<cuda::schedule_pointwise>, on_gpu<cuda::schedule_depthwise>,
+      on_gpu<cuda::schedule_dwsep>},
+     nullptr, nullptr, nullptr},
 };
 
 // Layers below this much work run on the calling thread. Each parallel loop costs a fork and a
@@ -95,46 +107,59 @@ const Family *family_of(const Halide::Target &t) {
 
 }  // namespace
 
-bool has_hand_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
+bool has_schedules(const Halide::Target &target) { return family_of(target) != nullptr; }
 
-// algo=auto -> Winograd (F(4,3) or F(2,3): winograd_tile() in generator/layer_spec.h) when the
-// shape is eligible (3x3, stride 1, dilation 1, groups 1), the target's family has a Winograd
-// schedule (x86 only) and both channel counts are >= 16; otherwise direct. Channels: the
+// algo=auto -> Winograd (F(4,3) or F(2,3): winograd_tile() in generator/spec/layer_spec.h) when
+// the shape is eligible (3x3, stride 1, dilation 1, groups 1), the target's family has a
+// Winograd schedule and both channel counts are >= 16; otherwise direct. Channels: the
 // transforms cost O(c + cout) per tile against the O(c * cout) product they shrink, so few
-// channels leave little to save. Measured with convgen_bench --threads 1 (README, Benchmark;
-// numbers in schedules/x86/winograd.cpp).
+// channels leave little to save.
 Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target) {
     if (spec.algo != Algo::Auto) return spec.algo;
     const Family *f = family_of(target);
     const bool wins = spec.c >= 16 && spec.cout >= 16;
-    return winograd_eligible(spec) && f && f->winograd && wins ? Algo::Winograd : Algo::Direct;
+    return winograd_eligible(spec) && f && f->winograd_default && wins ? Algo::Winograd : Algo::Direct;
 }
 
-int choose_weight_block(const LayerSpec &spec, const Halide::Target &target) {
+namespace {
+
+const Family &family_for(const LayerSpec &spec, const Halide::Target &target) {
+    const Family *f = family_of(target);
+    if (!f)
+        throw SpecError(std::string("no schedule for target family ") + arch_name(target.arch) +
+                        (target.has_gpu_feature() ? " (gpu)" : "") + " (target " + target.to_string() + ")");
+    if (spec.algo == Algo::Winograd && !f->winograd_default)
+        throw SpecError(std::string("layer: algo=winograd has no schedule for target family ") + f->name +
+                        " (target " + target.to_string() + "); use algo=direct or auto");
+    return *f;
+}
+
+}  // namespace
+
+Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
+                         const std::string &override_text) {
+    const Family &f = family_for(spec, target);
+    Schedule s;
+    s.choice = spec.algo == Algo::Winograd ? f.winograd_default(spec, facts) : f.defaults[int(spec.kind)](spec, facts);
+    if (!override_text.empty()) {
+        const Choice c = parse_choice(override_text, s.choice);
+        validate(c, s.choice, spec);
+        if (c != s.choice) s = {c, ScheduleSource::Override};
+    }
+    return s;
+}
+
+int choose_weight_block(const LayerSpec &spec, const Halide::Target &target, const Choice &choice) {
     if (spec.kind != Kind::Pointwise && spec.kind != Kind::Dwsep) return 0;
     const Family *f = family_of(target);
-    return f && f->weight_block ? f->weight_block(spec, target) : 0;
+    return f && f->weight_block ? f->weight_block(spec, choice) : 0;
 }
 
-ScheduleSource apply_schedule(Algorithm &alg, const Halide::Target &target) {
-    // 1. Tuned records: no autotuner yet.
-    // 2. Hand schedules, by family.
-    if (const Family *f = family_of(target)) {
-        if (alg.spec.algo == Algo::Winograd) {
-            if (!f->winograd)
-                throw SpecError(std::string("layer: algo=winograd has no schedule for target family ") + f->name +
-                                " (target " + target.to_string() + "); use algo=direct or auto");
-            f->winograd(alg, target);
-        } else {
-            f->schedule[int(alg.spec.kind)](alg, target);
-        }
-        if (!target.has_gpu_feature() && count(alg.spec).flops < kMinParallelFlops) run_on_calling_thread(alg.output);
-        return ScheduleSource::Hand;
-    }
-    // 3. Autoscheduler: not wired yet; say which family lacks a schedule.
-    throw SpecError(std::string("no schedule for target family ") + arch_name(target.arch) +
-                    (target.has_gpu_feature() ? " (gpu)" : "") + " (target " + target.to_string() +
-                    ")");
+void apply_schedule(Algorithm &alg, const Halide::Target &target, const Choice &choice) {
+    const Family &f = family_for(alg.spec, target);
+    if (alg.spec.algo == Algo::Winograd) f.winograd_apply(alg, choice, target);
+    else f.apply[int(alg.spec.kind)](alg, choice, target);
+    if (!target.has_gpu_feature() && count(alg.spec).flops < kMinParallelFlops) run_on_calling_thread(alg.output);
 }
 
 }  // namespace convgen

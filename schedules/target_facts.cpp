@@ -1,24 +1,74 @@
 #include "schedules/target_facts.h"
 
+#include <fstream>
+#include <sstream>
+#include <thread>
+
 namespace convgen {
 
-TargetFacts target_facts(const Halide::Target &t) {
+TargetFacts default_facts(const Halide::Target &t) {
     using Halide::Target;
-    TargetFacts f{128, 16, 32 * 1024, 512 * 1024};
+    TargetFacts f;
     if (t.arch == Target::ARM) {
         f.vector_registers = 32;  // v0-v31, 4 fp32 lanes each
-        f.l1_bytes = 64 * 1024;
-        f.l2_bytes = 1024 * 1024;
+        f.l1_bytes = 64 << 10;
+        f.l2_bytes = 1 << 20;
     } else if (t.has_feature(Target::AVX512) || t.has_feature(Target::AVX512_Skylake) ||
                t.has_feature(Target::AVX512_Cannonlake) || t.has_feature(Target::AVX512_Zen4) ||
                t.has_feature(Target::AVX512_SapphireRapids)) {
         f.vector_bits = 512;
         f.vector_registers = 32;  // zmm0-zmm31
-        f.l2_bytes = 1024 * 1024;
+        f.l2_bytes = 1 << 20;
     } else if (t.has_feature(Target::AVX2) || t.has_feature(Target::AVX)) {
         f.vector_bits = 256;  // ymm0-ymm15
     }
     return f;
+}
+
+namespace {
+
+// "48K", "2048K", "260M" as sysfs prints cache sizes; 0 when unreadable.
+long read_size(const std::string &path) {
+    std::ifstream in(path);
+    long v = 0;
+    char unit = 0;
+    if (!(in >> v) || v <= 0) return 0;
+    if (in >> unit) v *= unit == 'K' ? 1024L : unit == 'M' ? 1024L * 1024 : unit == 'G' ? 1024L * 1024 * 1024 : 1;
+    return v;
+}
+
+std::string read_word(const std::string &path) {
+    std::ifstream in(path);
+    std::string w;
+    in >> w;
+    return w;
+}
+
+}  // namespace
+
+TargetFacts host_facts(const Halide::Target &t) {
+    TargetFacts f = default_facts(t);
+    f.source = "host";
+    for (int i = 0; i < 8; i++) {
+        const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+        const std::string level = read_word(dir + "level"), type = read_word(dir + "type");
+        if (level.empty()) break;
+        const long size = read_size(dir + "size");
+        if (size <= 0 || size > (1L << 30)) continue;
+        if (level == "1" && type == "Data") f.l1_bytes = int(size);
+        else if (level == "2" && type != "Instruction") f.l2_bytes = int(size);
+        else if (level == "3" && type != "Instruction") f.l3_bytes = int(size);
+    }
+    if (unsigned n = std::thread::hardware_concurrency()) f.cores = int(n);
+    return f;
+}
+
+std::string to_text(const TargetFacts &f) {
+    std::ostringstream o;
+    o << "source=" << f.source << " vector_bits=" << f.vector_bits << " vector_registers=" << f.vector_registers
+      << " fma_latency=" << f.fma_latency << " fma_units=" << f.fma_units << " l1=" << f.l1_bytes
+      << " l2=" << f.l2_bytes << " l3=" << f.l3_bytes << " cores=" << f.cores;
+    return o.str();
 }
 
 }  // namespace convgen

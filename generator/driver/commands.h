@@ -23,6 +23,7 @@ struct GenerateCliOptions {
     std::string bundle = "convgen_kernels";
     bool assembly = false, stmt = false, verbose = false;
     int jobs = 2;
+    std::string choice;  // --choice FIELDS over every kernel's default Choice
 };
 struct RunOptions {
     std::string layer, target = "host", input, params, output, cache_dir;
@@ -30,6 +31,7 @@ struct RunOptions {
 struct CheckOptions {
     LayerSource src;
     std::string target = "host", work_dir = "generated/check";
+    std::string choice;  // --choice, as for generate
     int iterations = 20;
     unsigned seed = 1;
     bool verbose = false;

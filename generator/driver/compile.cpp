@@ -40,10 +40,11 @@ std::string self_hash() {
     return cached;
 }
 
-std::string fingerprint(const LayerSpec &s, const ResolvedTarget &t, const GenerateOptions &o) {
+std::string fingerprint(const LayerSpec &s, const ResolvedTarget &t, const Choice &c, const GenerateOptions &o) {
     std::ostringstream f;
     f << "convgen " << convgen_version() << " " << self_hash() << "; halide " << halide_version() << "; " << to_text(s)
-      << "; " << t.string << "; asm=" << o.assembly << " stmt=" << o.stmt;
+      << "; " << t.string << "; " << to_text(t.facts) << "; choice " << to_text(c) << "; asm=" << o.assembly
+      << " stmt=" << o.stmt;
     return f.str();
 }
 
@@ -71,22 +72,23 @@ std::map<Halide::OutputFileType, std::string> kernel_outputs(const std::string &
     return out;
 }
 
-// Compiles one kernel into the current folder; returns its schedule source.
-std::string compile_kernel(const LayerSpec &spec, const ResolvedTarget &target, const std::string &key,
-                           const GenerateOptions &o) {
+// Compiles one kernel into the current folder.
+void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
+    const LayerSpec &spec = k.spec;
+    const ResolvedTarget &target = k.target;
+    const std::string &key = k.key;
     Algorithm alg = build_algorithm(spec);
-    ScheduleSource source = apply_schedule(alg, target.target);
+    apply_schedule(alg, target.target, k.schedule.choice);
     std::vector<Halide::Argument> args(alg.params.begin(), alg.params.end());
     // Kernels share one runtime per architecture (emitted separately below).
     Halide::Target t = target.target.with_feature(Halide::Target::NoRuntime);
     alg.output.compile_to(kernel_outputs(key, o), args, key, t);
-    return to_string(source);
 }
 
 // Compiles kernels in child processes, `jobs` at a time. Each child starts with Halide's global
 // name counters untouched, so a kernel's files never depend on what else was compiled (the
 // second Func "output" of a process would be renamed), and a crash in one cannot take the tool
-// down. A child reports "S<schedule>" on success, or "E<message>" (bad input) / "I<message>".
+// down. A child reports "S" on success, or "E<message>" (bad input) / "I<message>".
 void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &todo, const fs::path &scratch,
                  const GenerateOptions &o) {
     struct Child {
@@ -107,10 +109,9 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
         KernelRecord &rec = kernels[c.index];
         rec.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !msg.empty() && msg[0] == 'S') {
-            rec.schedule = msg.substr(1);
             if (o.verbose)
-                std::cerr << "compiled " << rec.key << " (" << rec.schedule << ", " << int(rec.compile_seconds * 1000)
-                          << " ms)\n";
+                std::cerr << "compiled " << rec.key << " (" << to_string(rec.schedule.source) << " choice "
+                          << to_text(rec.schedule.choice) << ", " << int(rec.compile_seconds * 1000) << " ms)\n";
         } else if (!msg.empty() && msg[0] == 'E') {
             if (bad_input.empty()) bad_input = msg.substr(1);
         } else if (internal.empty()) {
@@ -137,8 +138,8 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
             std::string reply;
             try {
                 if (chdir(scratch.c_str()) != 0) throw std::runtime_error("cannot enter " + scratch.string());
-                const KernelRecord &rec = kernels[todo[i]];
-                reply = "S" + compile_kernel(rec.spec, rec.target, rec.key, o);
+                compile_kernel(kernels[todo[i]], o);
+                reply = "S";
             } catch (const SpecError &e) {
                 reply = std::string("E") + e.what();
             } catch (const Halide::Error &e) {
@@ -175,10 +176,10 @@ void write_file(const fs::path &path, const std::string &content) {
 
 }  // namespace
 
-LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t) {
+LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice) {
     LayerSpec r = s;
     r.algo = choose_algorithm(s, t.target);
-    r.pw_block = choose_weight_block(r, t.target);
+    r.pw_block = choose_weight_block(r, t.target, choose_schedule(r, t.target, t.facts, choice).choice);
     return r;
 }
 
@@ -208,8 +209,10 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
             for (auto f : {Halide::Target::CUDA, Halide::Target::OpenCL})
                 if (rt.has_feature(f)) it->second = it->second.with_feature(f);
         for (const LayerSpec &layer : layers) {
-            const LayerSpec spec = specialize(layer, target);
-            KernelRecord rec{spec, target, kernel_key(spec, target.key), "", fingerprint(spec, target, o)};
+            const LayerSpec spec = specialize(layer, target, o.choice);
+            const Schedule schedule = choose_schedule(spec, target.target, target.facts, o.choice);
+            KernelRecord rec{spec, target, kernel_key(spec, target.key), schedule,
+                             fingerprint(spec, target, schedule.choice, o)};
             bool dup = false;
             for (const auto &k : result.kernels) dup |= k.key == rec.key;
             if (dup) continue;  // the same layer twice in a file (names may differ)
@@ -217,8 +220,6 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
             if (prev != previous.end() && prev->second == rec.fingerprint && fs::exists(out / object_file(rec.key)) &&
                 fs::exists(out / header_file(rec.key))) {
                 rec.reused = true;
-                for (const auto &k : old["kernels"])
-                    if (k["key"] == rec.key) rec.schedule = k.value("schedule", "hand");
                 // Every member of the bundle must sit in one folder (create_static_library).
                 fs::copy_file(out / object_file(rec.key), scratch.path / object_file(rec.key));
                 if (o.verbose) std::cerr << "reused   " << rec.key << "\n";

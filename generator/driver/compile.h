@@ -22,13 +22,14 @@ struct GenerateOptions {
     bool stmt = false;                       // also <key>.stmt
     bool verbose = false;                    // one line per kernel on stderr
     int jobs = 2;                            // kernels compiled at once (one process each)
+    std::string choice;                      // --choice: Choice fields over every kernel's default
 };
 
 struct KernelRecord {
     LayerSpec spec;
     ResolvedTarget target;
     std::string key;
-    std::string schedule;     // where its schedule came from: "tuned", "hand", "autoscheduler"
+    Schedule schedule;        // its Choice and where that came from (schedules/schedule.h)
     std::string fingerprint;  // what the kernel's files were made from
     bool reused = false;
     double compile_seconds = 0;
@@ -40,9 +41,10 @@ struct GenerateResult {
 };
 
 // The spec with algo and the pointwise weight block resolved for the target (schedules/select.cpp
-// choose_algorithm, choose_weight_block): what keys, kernel arguments and compiles take. Every
-// call site that names or builds a kernel goes here first.
-LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t);
+// choose_algorithm, choose_schedule, choose_weight_block): what keys, kernel arguments and
+// compiles take. Every call site that names or builds a kernel goes here first. `choice`: as
+// GenerateOptions::choice.
+LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice = "");
 
 // Specializes each (layer, target) before keying and compiling it.
 GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,

@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
     c_gen->add_flag("--stmt", gen.stmt, "also write <key>.stmt (Halide's lowered code)");
     c_gen->add_flag("-v,--verbose", gen.verbose, "one line per kernel");
     c_gen->add_option("-j,--jobs", gen.jobs, "kernels compiled at once (default 2)");
+    c_gen->add_option("--choice", gen.choice, "schedule fields over each kernel's default, e.g. tx=4,rows=8 (README)");
 
     convgen::RunOptions run;
     auto *c_run = app.add_subcommand("run", "generate (or reuse) one kernel and run it on .npy/.npz data");
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
     c_check->add_option("--work", check.work_dir, "output folder for the kernels (default generated/check)");
     c_check->add_option("--iterations", check.iterations, "timed runs per layer (median reported)");
     c_check->add_option("--seed", check.seed, "seed of the random inputs and parameters");
+    c_check->add_option("--choice", check.choice, "schedule fields over each kernel's default, as for generate");
     c_check->add_flag("-v,--verbose", check.verbose, "one line per kernel compiled");
 
     app.add_subcommand("targets", "list the named targets and what host resolves to");

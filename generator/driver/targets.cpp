@@ -23,9 +23,9 @@ const std::vector<TargetRow> &target_table() {
 
 namespace {
 
-// 64-bit Linux, with hand schedules for the family (schedules/select.cpp).
+// 64-bit Linux, with schedules for the family (schedules/select.cpp).
 bool supported_family(const Halide::Target &t) {
-    return t.bits == 64 && t.os == Halide::Target::Linux && has_hand_schedules(t);
+    return t.bits == 64 && t.os == Halide::Target::Linux && has_schedules(t);
 }
 
 std::string key_from_string(std::string s) {
@@ -42,7 +42,7 @@ std::string supported_list() {
 }
 
 ResolvedTarget make(const Halide::Target &t) {
-    ResolvedTarget r{t, t.to_string(), ""};
+    ResolvedTarget r{t, t.to_string(), "", default_facts(t)};
     for (const TargetRow &row : target_table())
         if (Halide::Target(row.halide) == t) r.key = row.key;
     if (r.key.empty()) r.key = key_from_string(r.string);
@@ -59,7 +59,10 @@ ResolvedTarget resolve_target(const std::string &text) {
             bool ok = t.arch == host.arch && t.os == host.os && t.bits == host.bits;
             for (int f = 0; ok && f < Halide::Target::FeatureEnd; f++)
                 if (t.has_feature(Halide::Target::Feature(f)) && !host.has_feature(Halide::Target::Feature(f))) ok = false;
-            if (ok) return make(t);
+            if (!ok) continue;
+            ResolvedTarget r = make(t);
+            r.facts = host_facts(t);
+            return r;
         }
         throw SpecError("target: host (" + host.to_string() + ") matches no supported target");
     }

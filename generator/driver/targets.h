@@ -7,6 +7,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "schedules/target_facts.h"
 
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ struct ResolvedTarget {
     Halide::Target target;  // what kernels are compiled for (never has no_runtime)
     std::string string;     // canonical Halide target string
     std::string key;        // kernel-key suffix, e.g. "x86_avx512"
+    TargetFacts facts;      // what the schedules size from: read from this machine for `host`,
+                            // the ISA's documented defaults otherwise (schedules/target_facts.h)
 };
 
 // "host", a table key ("x86_avx2"), or a Halide target string. Throws SpecError naming the value

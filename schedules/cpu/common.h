@@ -1,9 +1,10 @@
-// Scheduling pieces every CPU family shares (schedules/x86/, schedules/arm/): tail-safe helpers,
-// the two register-blocked GEMM-like schedules that conv, pointwise and the pointwise half of
-// dwsep use, the NCHW depthwise schedule and dwsep's depthwise stage (both layouts). A family
-// decides only the sizes: it picks the tiles and vector widths from target_facts() (its common.h,
-// or the kind's file where the choice is kind-specific) and passes them in; everything here
-// follows from those sizes and the layer.
+// The CPU schedule family (x86 AVX2 / AVX-512, AArch64 NEON): one implementation sized by the
+// machine facts (schedules/target_facts.h). Each kind's file (schedules/cpu/<kind>.cpp) has a
+// default-choice function (the heuristics, a function of the layer and the facts) and an apply
+// function (the Halide directives of a Choice, schedules/choice.h). This header holds what they
+// share: tail-safe helpers, the tile models, the two register-blocked GEMM-like sweeps that conv,
+// pointwise and the pointwise half of dwsep use, the NCHW depthwise sweep and dwsep's depthwise
+// stage (both layouts).
 //
 // Every split here is either exact or ShiftInwards with a factor <= the extent, so no loop reads
 // or writes outside the fixed-shape buffers (Halide checks that at run time).
@@ -11,6 +12,7 @@
 
 #include "Halide.h"
 #include "generator/algorithms/algorithm.h"
+#include "schedules/choice.h"
 #include "schedules/target_facts.h"
 
 #include <algorithm>
@@ -92,9 +94,9 @@ inline double padding_free_share(const LayerSpec &s, int tx) {
            free_share(s.out_h(), 1, s.sh, (s.kh - 1) * s.dh + 1, s.pad_t, s.h);
 }
 
-// Materialises the zero-padded input once (conv, pointwise) when the layer reads padding, in the
-// layout's order and vectorized along its innermost dim (channels: `vector_c`, width:
-// `vector_x`), so the inner loops load instead of clamp + select.
+// Where the zero padding of conv and pointwise lives: materialised once (pad=1) when the layer
+// reads padding, in the layout's order and vectorized along its innermost dim (in_v: channels or
+// width), so the inner loops load instead of clamp + select; or inline (pad=2).
 // NHWC (`nhwc_tx`: the register tile's columns) keeps the padding inline when at least half of
 // the tiles read none: its condition is scalar per broadcast and Halide's loop partitioning
 // takes it out of those tiles, while the copy is a pass over the input in a parallel loop of its
@@ -103,29 +105,117 @@ inline double padding_free_share(const LayerSpec &s, int tx) {
 // oneDNN; 64 -> 128 3x3 stride 2 on 56x56 550-669 -> 524-547 us; R4 about the same. A 5x5 pad-2
 // layer on 28 columns (two column tiles, both reading padding) stays materialised: inline it
 // measured 210 -> 441 us on AVX2.
-inline void materialize_padded_input(Algorithm &a, int vector_c, int vector_x, int nhwc_tx) {
-    const LayerSpec &s = a.spec;
-    if (!reads_padding(s)) return;
-    if (s.layout == Layout::NHWC && padding_free_share(s, nhwc_tx) >= 0.5) return;
+inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx);
+
+// Applies Choice::pad / in_v (choose_padding).
+inline void apply_padded_input(Algorithm &a, const Choice &c) {
+    if (c.pad != 1) return;
     a.input.compute_root();
-    if (s.layout == Layout::NHWC) {
-        vectorize_if(a.input, a.c, vector_c);
+    if (a.spec.layout == Layout::NHWC) {
+        vectorize_if(a.input, a.c, c.in_v);
         a.input.parallel(a.y);
     } else {
         a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
-        vectorize_if(a.input, a.x, vector_x);
+        vectorize_if(a.input, a.x, c.in_v);
         a.input.parallel(a.c);
     }
 }
 
-// NHWC register tile: cw vectors of v output channels x tx output columns.
-struct NhwcTile {
-    int v, cw, tx;
-};
-// NCHW register tile: xw vectors of v pixels along x x ty rows x tc output channels.
-struct NchwTile {
-    int v, xw, ty, tc;
-};
+// The vector width for a dim of `extent` elements: lanes or lanes/2, whichever recomputes fewer
+// elements in the shifted last vector (ties go to the wider); a power of two <= extent when the
+// dim is narrower than both.
+inline int pick_vector(int lanes, int extent) {
+    int best = 0, best_waste = 0;
+    for (int v : {lanes, lanes / 2}) {
+        if (v < 1 || v > extent) continue;
+        const int waste = (extent + v - 1) / v * v - extent;
+        if (best == 0 || waste < best_waste) best = v, best_waste = waste;
+    }
+    return best ? best : pow2_floor(std::max(1, extent));
+}
+
+// Accumulators a register tile may hold: the rest of the register file keeps the weight vectors,
+// a broadcast and the loads in flight.
+inline int accumulator_budget(const TargetFacts &f) { return f.vector_registers >= 32 ? 24 : 12; }
+
+inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx) {
+    if (!reads_padding(s)) return;
+    const bool nhwc = s.layout == Layout::NHWC;
+    if (nhwc && padding_free_share(s, nhwc_tx) >= 0.5) {
+        c.pad = 2;
+        return;
+    }
+    c.pad = 1;
+    c.in_v = pick_vector(f.f32_lanes(), nhwc ? s.c : s.w);
+}
+
+// The NHWC register tile (v, cw: cw vectors of v output channels; tx output columns), chosen by
+// a small throughput model over the whole layer rather than a fixed shape: the shifted last tile
+// along x (ShiftInwards) and along channels recomputes outputs, which at W = 56 or 14 with tx = 6
+// wasted 7% of all FMAs. Per reduction step a tile issues cw*tx vector FMAs and cw + tx loads
+// (weights, broadcasts); with ~2 FMAs and ~2 loads per cycle its cost is max(cw*tx, cw + tx,
+// the FMAs in flight the units need) over all tiles executed. Registers: cw*tx accumulators + cw
+// weight vectors + 1 broadcast <= the register file.
+inline void choose_nhwc_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
+    c.v = pick_vector(f.f32_lanes(), s.cout);
+    const int W = s.out_w();
+    // Whole vectors only: a channel tile wider than cout would read outside the buffers.
+    const int nvec = std::max(1, s.cout / c.v);
+    const int max_cw = std::min(nvec, f.vector_registers >= 32 ? 4 : 2);
+    c.cw = 1, c.tx = 1;
+    double best = 1e300;
+    for (int cw = 1; cw <= max_cw; cw++) {
+        const int max_tx = std::min(W, (f.vector_registers - cw - 1) / cw);
+        const double tiles_c = (s.cout + c.v * cw - 1) / (c.v * cw);
+        for (int tx = 1; tx <= max_tx; tx++) {
+            const double tiles = tiles_c * ((W + tx - 1) / tx);
+            const double per_step = std::max({double(cw * tx), double(cw + tx), double(f.fmas_in_flight())});
+            // Tie-break towards fewer loads per FMA (measured on P1: 4x4 ~3% faster than 2x14).
+            const double cost = tiles * per_step * (1.0 + 1e-3 * (cw + tx) / (cw * tx));
+            if (cost < best - 1e-9) best = cost, c.cw = cw, c.tx = tx;
+        }
+    }
+}
+
+// The NCHW register tile: xw vectors of v pixels along x, ty rows, tc output channels.
+inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
+    const int W = s.out_w(), H = s.out_h();
+    c.v = pick_vector(f.f32_lanes(), W);
+    const int want = f.vector_registers >= 32 ? 4 : 2;  // x-vectors x rows
+    c.xw = std::max(1, std::min(want, W / c.v));
+    // Prefer fewer x-vectors if they leave a large shifted tail.
+    while (c.xw > 1 && (W % (c.v * c.xw)) != 0 && (W % (c.v * c.xw)) < c.v * c.xw / 2) c.xw--;
+    c.ty = std::max(1, std::min(H, want / c.xw));
+    c.tc = std::max(1, std::min(s.cout, accumulator_budget(f) / (c.xw * c.ty)));
+}
+
+// The rest of an NHWC GEMM sweep's choice once the tile is set: rows per block (`row_block`,
+// clamped to the image), which loop runs in parallel, and the reduction's unrolling. With a
+// single row block of fewer than 8 rows (S4: 7x7) the channel blocks run in parallel instead of
+// the rows (7 rows on 2 cores leave one idle 1/8 of the time, and each channel block forked and
+// joined). A reduction over at most 4 input channels (innermost) is unrolled: as a loop of 3
+// (RGB input) it paid a counter and a branch per 3 steps (R4, 7x7 s2 3 -> 64 on 224x224: AVX2
+// 0.82 -> 0.91 x oneDNN, AVX-512 0.98 -> 0.99).
+inline void choose_gemm_nhwc_sweep(Choice &c, const LayerSpec &s, int row_block) {
+    const int H = s.out_h();
+    c.rows = std::max(1, std::min(row_block, H));
+    const int n_co = (s.cout + c.v * c.cw - 1) / (c.v * c.cw);
+    const auto par = (H + c.rows - 1) / c.rows >= 2 ? ParallelLoop::RowBlocks
+                     : H < 8 && n_co >= 4         ? ParallelLoop::ChannelBlocks
+                                                  : ParallelLoop::Rows;
+    c.par = int(par);
+    c.unroll = s.c / std::max(1, s.groups) <= 4 ? 1 : 2;
+}
+
+// The NCHW sweep: row blocks of at least a tile's rows; the parallel loop is the row blocks when
+// there are several, else the channel blocks (`co_outside_rows`) or the tile rows.
+inline void choose_gemm_nchw_sweep(Choice &c, const LayerSpec &s, int row_block, bool co_outside_rows) {
+    const int H = s.out_h();
+    c.rows = std::max(c.ty, std::min(row_block, H));
+    c.par = int((H + c.rows - 1) / c.rows >= 2 ? ParallelLoop::RowBlocks
+                : co_outside_rows             ? ParallelLoop::ChannelBlocks
+                                              : ParallelLoop::Rows);
+}
 
 // Register-blocked NHWC schedule of `a.conv` (reduction `red`, innermost first) into `a.output`
 // (c, x, y, n). Loops, innermost first:
@@ -133,15 +223,11 @@ struct NchwTile {
 //   xo (columns) | yr (rows of the block) | co (channel blocks) | yb (row blocks) | n
 // The whole reduction runs outside the register tile (conv.update()), so each reduction step
 // loads cw weight vectors and broadcasts tx inputs for cw * tx FMAs. A channel block's weights
-// stay in L2 while the rows of a row block pass. With a single row block of fewer than 8 rows
-// (S4: 7x7) the channel blocks run in parallel instead of the rows (7 rows on 2 cores leave one
-// idle 1/8 of the time, and each channel block forked and joined). Returns yb, where a producer
-// per row block (dwsep's depthwise stage) is computed; row blocks run in parallel when there are
-// several, else the rows inside one do.
-inline Var schedule_gemm_nhwc(Algorithm &a, const NhwcTile &k, const std::vector<RVar> &red, int row_block) {
+// stay in L2 while the rows of a row block pass. Returns yb, where a producer per row block
+// (dwsep's depthwise stage) is computed. Choice: v, cw, tx, rows, par, unroll.
+inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<RVar> &red) {
     const LayerSpec &s = a.spec;
-    const int H = s.out_h();
-    row_block = std::max(1, std::min(row_block, H));
+    const int row_block = k.rows;
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr");
     Func out = a.output;
     out.split(a.c, co, ci, k.v * k.cw, TailStrategy::ShiftInwards)
@@ -150,10 +236,9 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const NhwcTile &k, const std::vector
         .reorder(ci, xi, xo, yr, co, yb, a.n);
     vectorize_if(out, ci, k.v);
     out.unroll(ci).unroll(xi);
-    const int n_co = (s.cout + k.v * k.cw - 1) / (k.v * k.cw);
-    if ((H + row_block - 1) / row_block >= 2) out.parallel(yb);
-    else if (H < 8 && n_co >= 4) out.parallel(co);  // few rows: split the channel blocks
-    else out.parallel(yr);
+    if (k.par == int(ParallelLoop::RowBlocks)) out.parallel(yb);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) out.parallel(co);
+    else if (k.par == int(ParallelLoop::Rows)) out.parallel(yr);
     if (s.n > 1) out.parallel(a.n);
 
     a.conv.compute_at(out, xo);
@@ -175,11 +260,7 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const NhwcTile &k, const std::vector
     order.push_back(a.y);
     order.push_back(a.n);
     u.reorder(order);
-    // A reduction over at most 4 input channels (innermost) is unrolled: as a loop of 3 (RGB
-    // input) it paid a counter and a branch per 3 steps. 7x7 s2 3 -> 64 on 224x224 (R4),
-    // convgen_bench --threads 2, medians of 3 processes: AVX2 1342 -> 1233 us (0.82 -> 0.91 x
-    // oneDNN), AVX-512 1077 -> 1040 us (0.98 -> 0.99).
-    if (s.c / std::max(1, s.groups) <= 4) u.unroll(red[0]);
+    if (k.unroll == 1) u.unroll(red[0]);
     return yb;
 }
 
@@ -188,12 +269,10 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const NhwcTile &k, const std::vector
 //   [xi: xw vectors along x][yi: ty rows][ci: tc output channels]   register tile, unrolled
 //   then xo, co, yo (co_outside_rows = false) or xo, yo, co (true) | yb (row blocks) | n
 // Each reduction step does xw * ty vector loads of the input and tc weight broadcasts for
-// xw * ty * tc FMAs. Returns yb as above.
-inline Var schedule_gemm_nchw(Algorithm &a, const NchwTile &k, const std::vector<RVar> &red, int row_block,
-                              bool co_outside_rows) {
+// xw * ty * tc FMAs. Returns yb as above. Choice: v, xw, ty, tc, rows, par.
+inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<RVar> &red, bool co_outside_rows) {
     const LayerSpec &s = a.spec;
-    const int H = s.out_h();
-    row_block = std::max(k.ty, std::min(row_block, H));
+    const int row_block = k.rows;
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), yo("yo"), yi("yi");
     Func out = a.output;
     out.split(a.x, xo, xi, k.v * k.xw, TailStrategy::ShiftInwards)
@@ -204,9 +283,9 @@ inline Var schedule_gemm_nchw(Algorithm &a, const NchwTile &k, const std::vector
     else out.reorder(xi, yi, ci, xo, co, yo, yb, a.n);
     vectorize_if(out, xi, k.v);
     out.unroll(xi).unroll(yi).unroll(ci);
-    if ((H + row_block - 1) / row_block >= 2) out.parallel(yb);
-    else if (co_outside_rows) out.parallel(co);
-    else out.parallel(yo);
+    if (k.par == int(ParallelLoop::RowBlocks)) out.parallel(yb);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) out.parallel(co);
+    else if (k.par == int(ParallelLoop::Rows)) out.parallel(yo);
     if (s.n > 1) out.parallel(a.n);
 
     // x innermost in the accumulator tile too, so each accumulator is one whole vector.

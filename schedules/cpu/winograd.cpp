@@ -1,46 +1,54 @@
-// x86 (AVX2 / AVX-512) hand schedule of the Winograd conv (generator/algorithms/winograd.cpp).
+// CPU schedule of the Winograd conv (generator/algorithms/winograd.cpp).
 //
-// Reasoning: F(2,3) turns R1's 231 MFLOP of direct conv into 103 MFLOP of transform-domain GEMM
-// (16 GEMMs of [tiles x C] x [C x Cout]) plus O((C + Cout) * tiles) transform adds. So:
+// Reasoning: F(m,3) (m = 4, or 2 for outputs too small for F(4,3) to save products) turns R1's
+// 231 MFLOP of direct conv into (m+2)^2 GEMMs of [tiles x C] x [C x Cout] plus O((C + Cout) *
+// tiles) transform adds. So:
 //  - The GEMM (wino_prod) is the direct NHWC conv's register tile: cw vectors of output channels
-//    x T tiles of accumulators (AVX-512 4 x 6 = 24 of 32 zmm; AVX2 2 x 6 of 16 ymm), the reduction
-//    over input channels outside it: each step loads cw vectors of U and broadcasts T values of V.
-//  - Tiles are processed a block of TB tile rows at a time (loop yb of the output): the block's
-//    V (C x alpha^2 x tiles) and M (Cout x alpha^2 x tiles) are computed at yb and sized to half
-//    of L2, so the transforms' writes are read back from cache. Inside a block the 16 (ex, ey)
-//    GEMMs run outermost, so one U slab (C x Cout) serves every tile of the block. When U itself
-//    exceeds L2 (R3: 16 x 256 x 256 x 4 = 4 MB) one block covers the image, so U streams once.
-//  - The transforms are vectorized over channels with ex/ey/ox/oy unrolled (constant +-1
-//    coefficients). The zero-padded input is materialised once, channels innermost (for NCHW
-//    that is the transpose every tile then reads contiguously).
+//    x tx tiles of accumulators (AVX-512 4 x 6 = 24 of 32 zmm; AVX2 2 x 6 of 16 ymm), the
+//    reduction over input channels outside it: each step loads cw vectors of U and broadcasts tx
+//    values of V.
+//  - Tiles are processed a block of `rows` tile rows at a time (loop yb of the output): the
+//    block's V (C x alpha^2 x tiles) and M (Cout x alpha^2 x tiles) are computed at yb and sized
+//    to half of L2, so the transforms' writes are read back from cache. Inside a block the
+//    (ex, ey) GEMMs run outermost, so one U slab (C x Cout) serves every tile of the block. When U
+//    itself exceeds L2 one block covers the image, so U streams once.
+//  - The transforms are vectorized over channels with ex/ey/ox/oy unrolled. The zero-padded
+//    input is materialised once, channels innermost (for NCHW that is the transpose every tile
+//    then reads contiguously).
 //  - NHWC stores whole channel vectors; NCHW stores scalars (x runs over the m outputs of a tile).
-//  - Blocks (or, with one block, tile rows and the GEMMs' ey) run in parallel, as do images.
-// Measured (convgen_bench --threads 1 --rounds 3, NHWC, x86_avx512 target on the shared 2-core
-// Zen4, FMA roof 117 GFLOP/s; direct-conv-equivalent GFLOP/s): R1 1.08 ms (213), R2 1.01 ms (229),
-// R3 0.95 ms (244), R1b8 9.6 ms (192); the direct conv takes 2.0 ms on each of R1-R3 and oneDNN
-// brgconv 1.96 / 1.91 / 1.82 ms, so 1.81x / 1.89x / 1.92x oneDNN (R1b8 1.65-1.68x). F(2,3) bounds
-// the gain at 9/4 = 2.25x the direct conv's multiplies; the rest goes to transforms and tile
-// overhang.
-#include "schedules/x86/common.h"
+//  - Blocks (par=blocks) or, with one block (par=rows), tile rows and the GEMMs' ey run in
+//    parallel, as do images.
+// Measured (Zen4, 2 cores, AVX-512, NHWC): R1-R3 1.6-3.2 x oneDNN's direct brgconv, R1b8 2.3.
+#include "schedules/cpu/common.h"
 #include "schedules/schedule.h"
 
 namespace convgen {
-namespace x86 {
+namespace cpu {
 
-void schedule_winograd(Algorithm &a, const Target &t) {
-    const LayerSpec &s = a.spec;
-    const TargetFacts f = target_facts(t);
-    const int m = a.wino_m, alpha = m + 2;
+Choice default_winograd(const LayerSpec &s, const TargetFacts &f) {
+    const int m = winograd_tile(s), alpha = m + 2;
     const int TX = (s.out_w() + m - 1) / m, TY = (s.out_h() + m - 1) / m;
-    const bool nhwc = s.layout == Layout::NHWC;
-    const int vi = pick_vector(f.f32_lanes(), s.c), vo = pick_vector(f.f32_lanes(), s.cout);
-
+    Choice c;
+    c.in_v = pick_vector(f.f32_lanes(), s.c);
+    c.v = pick_vector(f.f32_lanes(), s.cout);
     // Tile rows per block: V + M of a block in half of L2, or the whole image when U cannot stay
     // in L2 anyway (then re-reading it per block would cost more than streaming V and M).
     const int64_t row_bytes = int64_t(s.c + s.cout) * alpha * alpha * TX * 4;
     const int64_t u_bytes = int64_t(s.c) * s.cout * alpha * alpha * 4;
-    const int TB = u_bytes > f.l2_bytes ? TY : even_row_blocks(TY, int(std::max<int64_t>(1, f.l2_bytes / 2 / row_bytes)));
-    const bool one_block = TB >= TY;
+    c.rows = u_bytes > f.l2_bytes ? TY : even_row_blocks(TY, int(std::max<int64_t>(1, f.l2_bytes / 2 / row_bytes)));
+    c.par = int(c.rows >= TY ? ParallelLoop::Rows : ParallelLoop::RowBlocks);
+    // The GEMM's register tile: cw vectors of output channels x tx tiles.
+    c.cw = std::max(1, std::min(f.vector_registers >= 32 ? 4 : 2, s.cout / c.v));
+    c.tx = pick_points(accumulator_budget(f) / c.cw, c.cw, TX);
+    return c;
+}
+
+void apply_winograd(Algorithm &a, const Choice &c) {
+    const LayerSpec &s = a.spec;
+    const int m = a.wino_m;
+    const bool nhwc = s.layout == Layout::NHWC;
+    const int vi = c.in_v, vo = c.v, TB = c.rows, cw = c.cw, T = c.tx;
+    const bool one_block = c.par == int(ParallelLoop::Rows);
 
     // Zero-padded input, channels innermost; per image, so a batch's copy stays in cache.
     vectorize_if(a.input, a.c, vi);
@@ -87,9 +95,6 @@ void schedule_winograd(Algorithm &a, const Target &t) {
     a.wino_in_x.unroll(a.ex).unroll(a.wino_in_x.args()[2]);
 
     // M for the block (a wrapper stores it), filled by register tiles of the GEMM.
-    const int max_cw = f.vector_registers >= 32 ? 4 : 2;
-    const int cw = std::max(1, std::min(max_cw, s.cout / vo));
-    const int T = pick_points(accumulator_budget(f) / cw, cw, TX);
     Func M = a.wino_prod.in();
     Var txo("txo"), txi("txi"), mo("mo"), mi("mi");
     M.compute_at(out, yb)
@@ -114,5 +119,5 @@ void schedule_winograd(Algorithm &a, const Target &t) {
     u.unroll(a.tx);
 }
 
-}  // namespace x86
+}  // namespace cpu
 }  // namespace convgen

@@ -1,0 +1,120 @@
+#include "schedules/choice.h"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+namespace convgen {
+
+namespace {
+
+struct Field {
+    const char *name;
+    int Choice::*member;
+    int min, max;  // the static range; validate() adds the layer's bounds
+};
+
+const std::vector<Field> &fields() {
+    static const std::vector<Field> f = {
+        {"v", &Choice::v, 1, 64},        {"cw", &Choice::cw, 1, 8},      {"tx", &Choice::tx, 1, 64},
+        {"ty", &Choice::ty, 1, 16},      {"xw", &Choice::xw, 1, 8},      {"tc", &Choice::tc, 1, 64},
+        {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 2},
+        {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
+        {"dw_par", &Choice::dw_par, 1, 2}, {"in_v", &Choice::in_v, 1, 64},
+    };
+    return f;
+}
+
+const char *const kParallelNames[] = {"none", "blocks", "rows", "channels"};
+
+}  // namespace
+
+bool Choice::operator==(const Choice &o) const {
+    for (const Field &f : fields())
+        if (this->*f.member != o.*f.member) return false;
+    return true;
+}
+
+std::string to_text(const Choice &c) {
+    std::ostringstream o;
+    const char *sep = "";
+    for (const Field &f : fields()) {
+        const int v = c.*f.member;
+        if (v == 0) continue;
+        o << sep << f.name << "=";
+        if (f.member == &Choice::par && v >= 0 && v <= 3) o << kParallelNames[v];
+        else o << v;
+        sep = ",";
+    }
+    return o.str();
+}
+
+Choice parse_choice(const std::string &text, Choice base) {
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (item.empty()) continue;
+        const size_t eq = item.find('=');
+        const std::string name = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+        auto f = std::find_if(fields().begin(), fields().end(), [&](const Field &x) { return name == x.name; });
+        if (f == fields().end()) throw SpecError("choice: unknown field '" + name + "' (in '" + text + "')");
+        int v = -1;
+        if (f->member == &Choice::par) {
+            for (int i = 1; i < 4; i++)
+                if (value == kParallelNames[i]) v = i;
+        } else {
+            size_t used = 0;
+            try {
+                v = std::stoi(value, &used);
+            } catch (const std::exception &) {
+                used = 0;
+            }
+            if (used != value.size() || value.empty()) v = -1;
+        }
+        if (v < f->min || v > f->max)
+            throw SpecError("choice: " + name + "=" + value + " is not " +
+                            (f->member == &Choice::par ? std::string("blocks, rows or channels")
+                                                       : "an integer in [" + std::to_string(f->min) + ", " +
+                                                             std::to_string(f->max) + "]"));
+        base.*(f->member) = v;
+    }
+    return base;
+}
+
+void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
+    for (const Field &f : fields()) {
+        const int v = c.*f.member;
+        if ((v != 0) != (reference.*f.member != 0))
+            throw SpecError(std::string("choice: field ") + f.name + (v ? " is not used" : " is required") +
+                            " by this layer's schedule (" + to_text(reference) + ")");
+        if (v && (v < f.min || v > f.max))
+            throw SpecError(std::string("choice: ") + f.name + "=" + std::to_string(v) + " is out of range");
+    }
+    // Bounds the layer sets: a split wider than its dim would read outside the fixed buffers.
+    auto at_most = [&](const char *name, int value, int limit, const char *what) {
+        if (value > limit)
+            throw SpecError(std::string("choice: ") + name + "=" + std::to_string(value) + " exceeds " + what + " (" +
+                            std::to_string(limit) + ")");
+    };
+    if (s.algo == Algo::Winograd) {  // channels innermost in both layouts; x and rows count tiles
+        const int m = winograd_tile(s);
+        if (c.cw) at_most("v*cw", c.v * c.cw, s.cout, "the output channels");
+        if (c.in_v) at_most("in_v", c.in_v, s.c, "the input channels");
+        if (c.tx) at_most("tx", c.tx, (s.out_w() + m - 1) / m, "the tiles along x");
+        if (c.rows) at_most("rows", c.rows, (s.out_h() + m - 1) / m, "the tile rows");
+        return;
+    }
+    const bool nhwc = s.layout == Layout::NHWC;
+    if (c.cw) at_most("v*cw", c.v * c.cw, s.cout, "the output channels");
+    else if (c.v && nhwc) at_most("v", c.v, s.cout, "the output channels");
+    if (c.xw) at_most("v*xw", c.v * c.xw, s.out_w(), "the output width");
+    if (c.tx) at_most("tx", c.tx, s.out_w(), "the output width");
+    if (c.ty) at_most("ty", c.ty, s.out_h(), "the output height");
+    if (c.tc) at_most("tc", c.tc, s.cout, "the output channels");
+    if (c.rows) at_most("rows", c.rows, s.out_h(), "the output height");
+    if (c.dw_v) at_most("dw_v", c.dw_v, nhwc ? s.c : s.out_w(), nhwc ? "the channels" : "the output width");
+    if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
+    if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");
+}
+
+}  // namespace convgen

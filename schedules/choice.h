@@ -1,0 +1,53 @@
+// A point of a CPU schedule space: the plain numbers a schedule is made from.
+//
+// Each CPU kind (schedules/cpu/<kind>.cpp) has two functions over it:
+//   Choice default_<kind>(spec, facts)    the hand heuristic: a function of the layer and the
+//                                         machine facts (schedules/target_facts.h), valid by
+//                                         construction;
+//   void   apply_<kind>(alg, choice)      the Halide directives that realise a Choice, no
+//                                         decisions of its own.
+// A kind uses a subset of the fields; the others stay 0 (unused) and are left out of the text
+// form. The text form ("v=16,cw=4,tx=6,rows=56,par=rows") is what manifests, fingerprints and
+// `--choice` overrides use; validate() checks a Choice from outside against the layer and names
+// the field it rejects.
+#pragma once
+
+#include "generator/spec/layer_spec.h"
+
+#include <string>
+
+namespace convgen {
+
+// Which loop of a register-blocked sweep runs in parallel.
+enum class ParallelLoop { None = 0, RowBlocks = 1, Rows = 2, ChannelBlocks = 3 };
+
+struct Choice {
+    int v = 0;     // vector lanes of the register tile's vectors
+    int cw = 0;    // NHWC: channel vectors per register tile
+    int tx = 0;    // NHWC: output columns per register tile (Winograd: tiles along x)
+    int ty = 0;    // output rows per register tile (NCHW GEMM, depthwise)
+    int xw = 0;    // NCHW: vectors along x per register tile
+    int tc = 0;    // NCHW: output channels per register tile
+    int rows = 0;  // output rows per block (Winograd: tile rows); blocks are the parallel tasks
+    int par = 0;   // ParallelLoop of the output sweep
+    int pad = 0;   // 1: zero-padded input materialised once; 2: padding inline (0: no padding read)
+    int unroll = 0;   // 1: the innermost reduction loop is unrolled whole; 2: it stays a loop
+    int dw_v = 0;     // dwsep: vector lanes of the depthwise stage
+    int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
+    int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
+    int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
+
+    bool operator==(const Choice &o) const;
+    bool operator!=(const Choice &o) const { return !(*this == o); }
+};
+
+// "v=16,cw=4,tx=6" (fields in declaration order, unused ones omitted; "" for the empty Choice).
+std::string to_text(const Choice &c);
+// Sets the fields named in `text` ("k=v,k=v", names as in to_text, par as none|blocks|rows|
+// channels) on top of `base`. Throws SpecError naming the field or value.
+Choice parse_choice(const std::string &text, Choice base = {});
+// Checks a Choice against the layer and the kind's fields (`reference`: the default Choice of
+// this layer, whose used fields are the only ones allowed). Throws SpecError naming the field.
+void validate(const Choice &c, const Choice &reference, const LayerSpec &spec);
+
+}  // namespace convgen

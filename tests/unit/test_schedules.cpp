@@ -1,0 +1,116 @@
+// The schedule space (schedules/choice.h, schedule.h) and the machine facts
+// (schedules/target_facts.h): text round trips, validation naming the field, defaults valid by
+// construction on many layers and targets, host facts read from the machine.
+#include "bench/random_layers.h"
+#include "generator/driver/compile.h"
+#include "generator/driver/targets.h"
+#include "schedules/choice.h"
+#include "schedules/schedule.h"
+#include "schedules/target_facts.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace convgen {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string error_of(const std::function<void()> &f) {
+    try {
+        f();
+    } catch (const SpecError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Choice, TextRoundTrip) {
+    Choice c;
+    c.v = 16, c.cw = 4, c.tx = 6, c.rows = 8, c.par = int(ParallelLoop::Rows), c.pad = 2;
+    EXPECT_EQ(to_text(c), "v=16,cw=4,tx=6,rows=8,par=rows,pad=2");
+    EXPECT_EQ(parse_choice(to_text(c)), c);
+    EXPECT_EQ(to_text(Choice{}), "");
+    EXPECT_EQ(parse_choice("tx=3", c).tx, 3);
+    EXPECT_EQ(parse_choice("tx=3", c).cw, 4);  // the rest kept
+}
+
+TEST(Choice, ParseNamesTheBadField) {
+    EXPECT_THAT(error_of([] { parse_choice("tz=3"); }), HasSubstr("unknown field 'tz'"));
+    EXPECT_THAT(error_of([] { parse_choice("tx=0"); }), HasSubstr("tx=0"));
+    EXPECT_THAT(error_of([] { parse_choice("tx=abc"); }), HasSubstr("tx=abc"));
+    EXPECT_THAT(error_of([] { parse_choice("par=diagonal"); }), HasSubstr("par=diagonal"));
+    EXPECT_THAT(error_of([] { parse_choice("v=99999999999"); }), HasSubstr("v=99999999999"));
+}
+
+TEST(Choice, ValidateAgainstTheLayer) {
+    const LayerSpec s = parse_layer("kind=pointwise,c=64,h=14,w=14,cout=32,layout=nhwc");
+    const ResolvedTarget t = resolve_target("x86_avx512");
+    const Schedule d = choose_schedule(s, t.target, t.facts);
+    EXPECT_EQ(d.source, ScheduleSource::Default);
+    EXPECT_NO_THROW(validate(d.choice, d.choice, s));
+    EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "tx=15"); }), HasSubstr("tx=15 exceeds"));
+    EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "v=16,cw=4"); }), HasSubstr("v*cw=64 exceeds"));
+    EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "dw_v=8"); }), HasSubstr("dw_v is not used"));
+    const Schedule o = choose_schedule(s, t.target, t.facts, "tx=2");
+    EXPECT_EQ(o.source, ScheduleSource::Override);
+    EXPECT_EQ(o.choice.tx, 2);
+    // An override equal to the default is the default.
+    EXPECT_EQ(choose_schedule(s, t.target, t.facts, "tx=" + std::to_string(d.choice.tx)).source,
+              ScheduleSource::Default);
+}
+
+// Every default Choice is valid for its layer, on every CPU target and both layouts.
+TEST(Choice, DefaultsValidByConstruction) {
+    int checked = 0;
+    for (const char *target : {"x86_avx2", "x86_avx512", "arm64"}) {
+        const ResolvedTarget t = resolve_target(target);
+        for (LayerSpec s : random_layers(150, 7)) {
+            for (Layout l : {Layout::NCHW, Layout::NHWC}) {
+                s.layout = l;
+                const LayerSpec sp = specialize(s, t);
+                const Schedule d = choose_schedule(sp, t.target, t.facts);
+                EXPECT_NO_THROW(validate(d.choice, d.choice, sp)) << to_text(sp) << " " << target;
+                EXPECT_FALSE(to_text(d.choice).empty()) << to_text(sp);
+                checked++;
+            }
+        }
+    }
+    EXPECT_EQ(checked, 900);
+}
+
+TEST(TargetFacts, DefaultsPerIsa) {
+    const TargetFacts a = default_facts(Halide::Target("x86-64-linux-avx512_skylake"));
+    EXPECT_EQ(a.vector_bits, 512);
+    EXPECT_EQ(a.l2_bytes, 1 << 20);
+    EXPECT_EQ(a.source, "defaults");
+    EXPECT_EQ(default_facts(Halide::Target("x86-64-linux-avx2-fma")).vector_registers, 16);
+    EXPECT_EQ(default_facts(Halide::Target("arm-64-linux")).l1_bytes, 64 << 10);
+}
+
+TEST(TargetFacts, HostReadsTheMachine) {
+    const ResolvedTarget host = resolve_target("host");
+    EXPECT_EQ(host.facts.source, "host");
+    EXPECT_GE(host.facts.l1_bytes, 8 << 10);
+    EXPECT_GE(host.facts.l2_bytes, host.facts.l1_bytes);
+    EXPECT_GE(host.facts.cores, 1);
+    EXPECT_EQ(resolve_target("x86_avx2").facts.source, "defaults");
+    EXPECT_THAT(to_text(host.facts), HasSubstr("source=host"));
+}
+
+TEST(RandomLayers, ReproducibleAndValid) {
+    const auto a = random_layers(40, 3), b = random_layers(40, 3), c = random_layers(40, 4);
+    ASSERT_EQ(a.size(), 40u);
+    int differ = 0, kinds[4] = {};
+    for (size_t i = 0; i < a.size(); i++) {
+        EXPECT_EQ(to_text(a[i]), to_text(b[i]));
+        differ += to_text(a[i]) != to_text(c[i]);
+        kinds[int(a[i].kind)]++;
+        EXPECT_NO_THROW(validate(a[i]));
+    }
+    EXPECT_GT(differ, 30);
+    for (int k : kinds) EXPECT_GT(k, 0);
+}
+
+}  // namespace
+}  // namespace convgen
