@@ -138,6 +138,14 @@ inline int pick_vector(int lanes, int extent) {
 // a broadcast and the loads in flight.
 inline int accumulator_budget(const TargetFacts &f) { return f.vector_registers >= 32 ? 24 : 12; }
 
+// The vector width of an NCHW depthwise padded-plane copy (Choice::in_v). With at most two
+// vectors per padded row every vector touches the border, so a vectorized copy is a select of
+// clamped gathers; a scalar copy's interior is partitioned into plain loads. Measured (Xeon, 2
+// cores): D3 (28 columns) 150 -> 118 us, D4 (14) 131 -> 96; D1, D2 (112) 2-3.5x slower scalar.
+inline int nchw_padded_copy_vector(const LayerSpec &s, int lanes) {
+    return s.w + s.pad_l + s.pad_r <= 2 * lanes ? 1 : pick_vector(lanes, s.w);
+}
+
 inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx) {
     if (!reads_padding(s)) return;
     const bool nhwc = s.layout == Layout::NHWC;
@@ -189,6 +197,24 @@ inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f
     c.tc = std::max(1, std::min(s.cout, accumulator_budget(f) / (c.xw * c.ty)));
 }
 
+// NCHW conv, pointwise and dwsep's pointwise stage: true for the channel-vector tile with
+// transposed stores (schedule_gemm_nhwc), false for vectors along x (schedule_gemm_nchw). A
+// model of the share of peak each reaches: the x-vector tile runs at v / lanes of the FMA rate
+// times the share of its vectors that are not recomputed (56 columns in 16-lane vectors: 8-lane
+// vectors, half the rate), and only at stride 1 (a stride-2 vector load is two loads and a
+// shuffle); the channel tile pays about one cycle per output for the transpose against
+// reduction / (lanes x FMA units) cycles of FMAs. S1 (32 -> 64 channels on 112 columns) keeps x
+// vectors, P1-P3, R4 and S2-S4 take channel tiles.
+// `reduction`: products per output; `stride`: of the loads along x.
+inline bool nchw_channel_tile(const LayerSpec &s, const TargetFacts &f, int reduction, int stride) {
+    const int lanes = f.f32_lanes(), W = s.out_w();
+    const int v = pick_vector(lanes, W);
+    const double x_share = stride != 1 ? 0.0 : double(v) / lanes * W / ((W + v - 1) / v * v);
+    const double fma_cycles = double(reduction) / (lanes * f.fma_units);
+    const double channel_share = fma_cycles / (fma_cycles + 1.0);
+    return channel_share >= x_share;
+}
+
 // The rest of an NHWC GEMM sweep's choice once the tile is set: rows per block (`row_block`,
 // clamped to the image), which loop runs in parallel, and the reduction's unrolling. With a
 // single row block of fewer than 8 rows (S4: 7x7) the channel blocks run in parallel instead of
@@ -232,9 +258,16 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
     Func out = a.output;
     out.split(a.c, co, ci, k.v * k.cw, TailStrategy::ShiftInwards)
         .split(a.x, xo, xi, k.tx, TailStrategy::ShiftInwards)
-        .split(a.y, yb, yr, row_block, TailStrategy::ShiftInwards)
-        .reorder(ci, xi, xo, yr, co, yb, a.n);
-    vectorize_if(out, ci, k.v);
+        .split(a.y, yb, yr, row_block, TailStrategy::ShiftInwards);
+    if (s.layout == Layout::NHWC) {
+        out.reorder(ci, xi, xo, yr, co, yb, a.n);
+        vectorize_if(out, ci, k.v);
+    } else {
+        // NCHW output: the tile's tx columns of each channel are one vector store, gathered from
+        // the channel-innermost accumulator tile (a transpose in registers).
+        out.reorder(xi, ci, xo, yr, co, yb, a.n);
+        vectorize_if(out, xi, k.tx);
+    }
     out.unroll(ci).unroll(xi);
     if (k.par == int(ParallelLoop::RowBlocks)) out.parallel(yb);
     else if (k.par == int(ParallelLoop::ChannelBlocks)) out.parallel(co);

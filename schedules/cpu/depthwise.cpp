@@ -32,7 +32,7 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
         c.v = pick_vector(lanes, W);
         c.xw = std::max(1, std::min(2, W / c.v));
         c.ty = std::max(1, std::min(H, budget / 2 / c.xw));
-        if (reads_padding(s)) c.in_v = pick_vector(lanes, s.w);
+        if (reads_padding(s)) c.in_v = nchw_padded_copy_vector(s, lanes);
         return c;
     }
     c.v = pick_vector(lanes, s.cout);

@@ -10,8 +10,9 @@
 // parallel and each sweeps every channel block from L1, one fork and join per call (3-6 us each
 // when the worker sleeps between calls). With a single block the depthwise rows run in parallel.
 //  - NHWC: dw vectorized over channels, a tile of 8 columns, window unrolled.
-//  - NCHW: dw vectorized over x. Pointwise channel blocks are outside the rows of the block, so a
-//    block's weights (tc x C) stay in L1.
+//  - NCHW: dw vectorized over x (the input's contiguous dim), stored x-innermost; the pointwise
+//    stage is the same channel-vector tile as NHWC, its output stored a vector of columns per
+//    channel (the tile transposed in registers, conv.cpp).
 // Measured (Zen4, 2 cores, AVX-512, NHWC): S1-S4 1.01-1.07 x oneDNN (dw + pw primitives),
 // S2b8 1.29; S2-S4 are within 10% of the FMA peak.
 #include "schedules/cpu/common.h"
@@ -26,29 +27,29 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const bool small_weights = 4 * int64_t(s.c) * s.cout * 2 <= f.l1_bytes;
     const int rows = even_row_blocks(H, small_weights ? 1 : dwsep_rows_fitting(s, f.l2_bytes / 4));
     Choice c;
-    if (s.layout == Layout::NHWC) {
+    const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, s.c, 1);
+    if (channel_tile) {
         choose_nhwc_tile(c, s, f);
         choose_gemm_nhwc_sweep(c, s, rows);
+    } else {
+        choose_nchw_tile(c, s, f);
+        choose_gemm_nchw_sweep(c, s, rows, true);
+    }
+    if (s.layout == Layout::NHWC) {
         c.dw_v = pick_vector(lanes, s.c);
         c.dw_tx = std::min(W, 8);
         c.dw_par = (H + c.rows - 1) / c.rows == 1 ? 1 : 2;
     } else {
-        choose_nchw_tile(c, s, f);
-        choose_gemm_nchw_sweep(c, s, rows, true);
         c.dw_v = pick_vector(lanes, W);
-        if (reads_padding(s)) c.in_v = pick_vector(lanes, s.w);
+        if (reads_padding(s)) c.in_v = nchw_padded_copy_vector(s, lanes);
     }
     return c;
 }
 
 void apply_dwsep(Algorithm &a, const Choice &c) {
-    if (a.spec.layout == Layout::NHWC) {
-        const Var yb = schedule_gemm_nhwc(a, c, {a.r.x});
-        schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1);
-    } else {
-        const Var yb = schedule_gemm_nchw(a, c, {a.r.x}, true);
-        schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.in_v);
-    }
+    const Var yb = c.cw ? schedule_gemm_nhwc(a, c, {a.r.x}) : schedule_gemm_nchw(a, c, {a.r.x}, true);
+    if (a.spec.layout == Layout::NHWC) schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1);
+    else schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.in_v);
 }
 
 }  // namespace cpu

@@ -1,13 +1,13 @@
 // CPU schedule of the pointwise (1x1) convolution.
 //
 // Reasoning: pointwise is a GEMM (pixels x C_in) * (C_in x C_out), compute bound for common
-// channel counts, so it uses conv's register-blocked micro-kernels (common.h): NHWC holds cw
-// channel vectors x tx columns, NCHW xw x-vectors x ty rows x tc channels, with the C_in
-// reduction outside the register tile. The NHWC tile comes from choose_nhwc_tile()'s model,
+// channel counts, so it uses conv's register-blocked micro-kernel (common.h, conv.cpp): cw
+// channel vectors x tx columns in both layouts, with the C_in reduction outside the register
+// tile. The NHWC tile comes from choose_nhwc_tile()'s model,
 // which counts the columns the shifted last tile recomputes (tx = 6 on W = 56 / 14 wasted 7% of
 // the FMAs); P1/P2 take 4 x 4 and P3 2 x 14 on AVX-512, exact.
 //
-// Weights (NHWC): one register tile's channel block (v * cw output channels) as one contiguous
+// Weights: one register tile's channel block (v * cw output channels) as one contiguous
 // stream, Oi<B>o = [cout/B][C][B] (pointwise_weight_block). In IO layout a tile reads one
 // 64-256 byte piece of every 1-4 KB weight row: each step's weights come from a new line in a new
 // page, which the prefetchers do not follow across pages, and the rows alias in a few L1 sets.
@@ -24,12 +24,12 @@ Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) { return defa
 
 void apply_pointwise(Algorithm &a, const Choice &c) {
     apply_padded_input(a, c);
-    if (a.spec.layout == Layout::NHWC) schedule_gemm_nhwc(a, c, {a.r.x});
+    if (c.cw) schedule_gemm_nhwc(a, c, {a.r.x});
     else schedule_gemm_nchw(a, c, {a.r.x}, false);
 }
 
 int pointwise_weight_block(const LayerSpec &s, const Choice &c) {
-    if (s.layout != Layout::NHWC || !c.cw) return 0;
+    if (!c.cw) return 0;
     const int b = c.v * c.cw;
     return b > 1 && s.cout % b == 0 ? b : 0;
 }
