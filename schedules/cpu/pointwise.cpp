@@ -20,7 +20,11 @@
 namespace convgen {
 namespace cpu {
 
-Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) { return default_conv(s, f); }
+Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) {
+    Choice c = default_conv(s, f);
+    if (c.wcopy && pointwise_weight_block(s, c)) c.wcopy = 2;  // the runtime blocks them already
+    return c;
+}
 
 void apply_pointwise(Algorithm &a, const Choice &c) {
     apply_padded_input(a, c);
