@@ -16,7 +16,14 @@
 #include "generator/driver/targets.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +32,7 @@
 #include <sstream>
 
 namespace fs = std::filesystem;
+extern char **environ;
 
 namespace convgen {
 
@@ -36,7 +44,44 @@ Layout layout_option(const std::string &value) {
     throw SpecError("--layout: '" + value + "' is not nchw or nhwc");
 }
 
-// The layers of a model file (generator/import/model.h), by its extension.
+// Runs convgen-mlir-import (MLIR lives in a program of its own: generator/import/mlir_main.cpp),
+// from $CONVGEN_MLIR_IMPORT or convgen's own folder, with `args`; its stdout goes to `out_path`
+// ("" keeps ours). Its one-line error becomes ours.
+void run_mlir_import(const std::vector<std::string> &args, const std::string &out_path) {
+    std::string tool;
+    if (const char *t = std::getenv("CONVGEN_MLIR_IMPORT"); t && *t) tool = t;
+    else tool = (fs::read_symlink("/proc/self/exe").parent_path() / "convgen-mlir-import").string();
+    if (!fs::exists(tool))
+        throw SpecError(args.at(0) + ": .mlir import needs " + tool + " (built when libmlir-19-dev and llvm-19-dev are found)");
+    const std::string err = (fs::temp_directory_path() / ("convgen-mlir-" + std::to_string(getpid()) + ".err")).string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (!out_path.empty()) posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<char *> argv{const_cast<char *>(tool.c_str())};
+    for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    std::cout.flush();
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, tool.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc != 0 || waitpid(pid, &status, 0) < 0) {
+        fs::remove(err);
+        throw std::runtime_error("cannot run " + tool + ": " + std::strerror(rc ? rc : errno));
+    }
+    std::ifstream in(err);
+    std::string msg;
+    std::getline(in, msg);
+    fs::remove(err);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    const std::string prefix = "convgen-mlir-import: error: ";
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && msg.rfind(prefix, 0) == 0) throw SpecError(msg.substr(prefix.size()));
+    throw std::runtime_error(tool + " failed (status " + std::to_string(status) + "): " + msg);
+}
+
+// The layers of a model file (generator/import/model.h), by its extension. MLIR files carry no
+// parameters convgen reads: their layers come without.
 ImportResult import_model(const std::string &path, int batch, Layout layout) {
     if (batch < 0) throw SpecError("--batch: " + std::to_string(batch) + " must be >= 1");
     ImportOptions o;
@@ -44,7 +89,23 @@ ImportResult import_model(const std::string &path, int batch, Layout layout) {
     o.layout = layout;
     const std::string ext = fs::path(path).extension().string();
     if (ext == ".onnx") return classify(read_onnx(path, o), o);
-    throw SpecError(path + ": unknown model format '" + ext + "' (expected .onnx)");
+    if (ext == ".mlir") {
+        const std::string json = (fs::temp_directory_path() / ("convgen-mlir-" + std::to_string(getpid()) + ".json")).string();
+        std::vector<std::string> args{path, "-o", json, "--layout", to_string(layout)};
+        if (batch > 0) args.insert(args.end(), {"--batch", std::to_string(batch)});
+        ImportResult r;
+        r.file = path;
+        try {
+            run_mlir_import(args, "/dev/null");
+            for (const LayerSpec &s : parse_layer_file(json)) r.layers.push_back({s, {s.name}, {}});
+        } catch (...) {
+            fs::remove(json);
+            throw;
+        }
+        fs::remove(json);
+        return r;
+    }
+    throw SpecError(path + ": unknown model format '" + ext + "' (expected .onnx or .mlir)");
 }
 
 std::vector<LayerSpec> load_layers(const LayerSource &src) {
@@ -290,6 +351,15 @@ int cmd_check(const CheckOptions &o) {
 }
 
 int cmd_import(const ImportCliOptions &o) {
+    if (fs::path(o.model).extension() == ".mlir") {  // the MLIR tool prints the table itself
+        layout_option(o.layout);
+        if (o.batch < 0) throw SpecError("--batch: " + std::to_string(o.batch) + " must be >= 1");
+        std::vector<std::string> args{o.model, "--layout", o.layout};
+        if (!o.out_file.empty()) args.insert(args.end(), {"-o", o.out_file});
+        if (o.batch > 0) args.insert(args.end(), {"--batch", std::to_string(o.batch)});
+        run_mlir_import(args, "");
+        return 0;
+    }
     const ImportResult r = import_model(o.model, o.batch, layout_option(o.layout));
     print_table(r, std::cout);
     if (!o.out_file.empty()) {
