@@ -121,7 +121,7 @@ private:
         ch.conv = conv;
         ch.out = g_.ops[size_t(conv)].outputs.at(0);
         int next = sole_reader(ch.out);
-        if (next >= 0 && g_.ops[size_t(next)].type == GraphOp::Type::BatchNorm) {
+        if (next >= 0 && g_.ops[size_t(next)].type == GraphOp::Type::BatchNorm && bn_fits(g_.ops[size_t(next)], conv)) {
             ch.bn = next;
             ch.out = g_.ops[size_t(next)].outputs.at(0);
             next = sole_reader(ch.out);
@@ -136,6 +136,15 @@ private:
             }
         }
         return ch;
+    }
+
+    // A BatchNorm whose vectors have one value per output channel of the conv (else it stays a node).
+    bool bn_fits(const GraphOp &bn, int conv) const {
+        const int64_t c = g_.ops[size_t(conv)].cout;
+        if (!bn.has_weights) return true;
+        for (const Tensor *t : {&bn.gamma, &bn.beta, &bn.mean, &bn.var})
+            if (int64_t(t->data.size()) != c) return false;
+        return true;
     }
 
     Act act_of(const Chain &ch) const { return ch.act >= 0 ? g_.ops[size_t(ch.act)].act : Act::None; }

@@ -174,9 +174,14 @@ private:
             if (a.name() == name) return &a;
         return nullptr;
     }
-    static std::vector<int64_t> ints(const onnx::NodeProto &node, const char *name, std::vector<int64_t> dflt) {
+    // An integer-list attribute; every value must fit a layer's fields (convgen's sizes stay < 2^24).
+    std::vector<int64_t> ints(const onnx::NodeProto &node, const char *name, std::vector<int64_t> dflt) const {
         const onnx::AttributeProto *a = attr(node, name);
-        return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : dflt;
+        if (!a) return dflt;
+        std::vector<int64_t> v(a->ints().begin(), a->ints().end());
+        for (int64_t x : v)
+            if (x < 0 || x > (int64_t(1) << 24)) fail(where(node) + ": " + name + " value " + std::to_string(x) + " is out of range");
+        return v;
     }
 
     GraphOp op_of(const onnx::NodeProto &node) {
@@ -247,6 +252,7 @@ private:
         op.sh = int(strides[0]), op.sw = int(strides[1]), op.dh = int(dil[0]), op.dw = int(dil[1]);
         op.pad_t = int(pads[0]), op.pad_l = int(pads[1]), op.pad_b = int(pads[2]), op.pad_r = int(pads[3]);
         const onnx::AttributeProto *g = attr(node, "group");
+        if (g && (g->i() < 1 || g->i() > (int64_t(1) << 24))) fail(where(node) + ": group " + std::to_string(g->i()) + " is out of range");
         op.groups = g ? int(g->i()) : 1;
 
         auto it = shapes_.find(node.input(0));
@@ -262,6 +268,9 @@ private:
             return;
         }
         op.in_shape = it->second.dims;
+        for (int64_t d : op.in_shape)
+            if (d < 1 || d > (int64_t(1) << 24))
+                fail(where(node) + ": input '" + node.input(0) + "' has shape " + shape_str(op.in_shape) + ", out of range");
         if (op.in_shape[1] != int64_t(w.shape[1]) * op.groups)
             fail(where(node) + ": input has " + std::to_string(op.in_shape[1]) + " channels but weight " +
                  shape_str(w.shape) + " with group " + std::to_string(op.groups) + " needs " +
