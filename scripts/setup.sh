@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(g++ make python3-venv zlib1g-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-              llvm-14-tools libdnnl-dev python3-matplotlib g++-aarch64-linux-gnu qemu-user)
+              llvm-14-tools libdnnl-dev python3-matplotlib g++-aarch64-linux-gnu qemu-user
+              libonnx-dev libprotobuf-dev python3-onnx python3-torch python3-torchvision
+              libmlir-19-dev mlir-19-tools llvm-19-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,9 @@
-// The depthwise separable block, fused: depthwise k x k -> (folded BN) -> act -> pointwise 1x1 ->
-// (folded BN) -> act. The runtime folds both BatchNorms into the weights and biases, so the
+// The depthwise separable block, fused: depthwise k x k -> (folded BN) -> dw act -> pointwise 1x1 ->
+// (folded BN) -> act (dw act is spec.dw_stage_act(): act unless the layer gives one per stage,
+// as MobileNet v2's linear projection does with act=relu6:none). The runtime folds both BatchNorms into the weights and biases, so the
 // kernel sees only affine stages:
 //
-//   dw(c, x, y, n)   = act(dw_bias[c] + sum_{kx, ky} dw_weight(c, kx, ky) *
+//   dw(c, x, y, n)   = dw_act(dw_bias[c] + sum_{kx, ky} dw_weight(c, kx, ky) *
 //                          in(c, x*sw + kx*dw - pad_l, y*sh + ky*dh - pad_t, n))
 //   out(co, x, y, n) = act(pw_bias[co] + sum_{ci < C} pw_weight(co, ci) * dw(ci, x, y, n))
 //
@@ -33,7 +34,7 @@ Algorithm build_dwsep(const LayerSpec &spec) {
                             a.input(c, x * spec.sw + kx * spec.dw - spec.pad_l,
                                     y * spec.sh + ky * spec.dh - spec.pad_t, n);
     a.dw = Func("dw");
-    a.dw(c, x, y, n) = activate(a.dw_acc(c, x, y, n), spec.act);
+    a.dw(c, x, y, n) = activate(a.dw_acc(c, x, y, n), spec.dw_stage_act());
 
     a.r = RDom({{0, spec.c}}, "r");
     a.conv = Func("conv");

@@ -3,6 +3,7 @@
 #include "generator/driver/commands.h"
 
 #include "generator/driver/compile.h"
+#include "generator/import/model.h"
 #include "convgen/convgen.h"
 #include "generator/spec/layer_spec.h"
 #include "generator/driver/loader.h"
@@ -15,7 +16,14 @@
 #include "generator/driver/targets.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,17 +32,103 @@
 #include <sstream>
 
 namespace fs = std::filesystem;
+extern char **environ;
 
 namespace convgen {
 
 namespace {
 
+Layout layout_option(const std::string &value) {
+    if (value == "nchw") return Layout::NCHW;
+    if (value == "nhwc") return Layout::NHWC;
+    throw SpecError("--layout: '" + value + "' is not nchw or nhwc");
+}
+
+// Runs convgen-mlir-import (MLIR lives in a program of its own: generator/import/mlir_main.cpp),
+// from $CONVGEN_MLIR_IMPORT or convgen's own folder, with `args`; its stdout goes to `out_path`
+// ("" keeps ours). Its one-line error becomes ours.
+void run_mlir_import(const std::vector<std::string> &args, const std::string &out_path) {
+    std::string tool;
+    if (const char *t = std::getenv("CONVGEN_MLIR_IMPORT"); t && *t) tool = t;
+    else tool = (fs::read_symlink("/proc/self/exe").parent_path() / "convgen-mlir-import").string();
+    if (!fs::exists(tool))
+        throw SpecError(args.at(0) + ": .mlir import needs " + tool + " (built when libmlir-19-dev and llvm-19-dev are found)");
+    const std::string err = (fs::temp_directory_path() / ("convgen-mlir-" + std::to_string(getpid()) + ".err")).string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (!out_path.empty()) posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<char *> argv{const_cast<char *>(tool.c_str())};
+    for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    std::cout.flush();
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, tool.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc != 0 || waitpid(pid, &status, 0) < 0) {
+        fs::remove(err);
+        throw std::runtime_error("cannot run " + tool + ": " + std::strerror(rc ? rc : errno));
+    }
+    std::ifstream in(err);
+    std::string msg;
+    std::getline(in, msg);
+    fs::remove(err);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    const std::string prefix = "convgen-mlir-import: error: ";
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && msg.rfind(prefix, 0) == 0) throw SpecError(msg.substr(prefix.size()));
+    throw std::runtime_error(tool + " failed (status " + std::to_string(status) + "): " + msg);
+}
+
+// The layers of a model file (generator/import/model.h), by its extension. MLIR files carry no
+// parameters convgen reads: their layers come without.
+ImportResult import_model(const std::string &path, int batch, Layout layout) {
+    if (batch < 0) throw SpecError("--batch: " + std::to_string(batch) + " must be >= 1");
+    ImportOptions o;
+    o.batch = batch;
+    o.layout = layout;
+    const std::string ext = fs::path(path).extension().string();
+    if (ext == ".onnx") return classify(read_onnx(path, o), o);
+    if (ext == ".mlir") {
+        const std::string json = (fs::temp_directory_path() / ("convgen-mlir-" + std::to_string(getpid()) + ".json")).string();
+        std::vector<std::string> args{path, "-o", json, "--layout", to_string(layout)};
+        if (batch > 0) args.insert(args.end(), {"--batch", std::to_string(batch)});
+        ImportResult r;
+        r.file = path;
+        try {
+            run_mlir_import(args, "/dev/null");
+            for (const LayerSpec &s : parse_layer_file(json)) r.layers.push_back({s, {s.name}, {}});
+        } catch (...) {
+            fs::remove(json);
+            throw;
+        }
+        fs::remove(json);
+        return r;
+    }
+    throw SpecError(path + ": unknown model format '" + ext + "' (expected .onnx or .mlir)");
+}
+
 std::vector<LayerSpec> load_layers(const LayerSource &src) {
-    if (src.layer.empty() == src.layers_file.empty()) throw SpecError("give exactly one of --layer or --layers");
-    std::vector<LayerSpec> layers = src.layer.empty() ? parse_layer_file(src.layers_file)
-                                                      : std::vector<LayerSpec>{parse_layer(src.layer)};
+    if (int(!src.layer.empty()) + int(!src.layers_file.empty()) + int(!src.model.empty()) != 1)
+        throw SpecError("give exactly one of --layer, --layers or --model");
+    if (src.batch != 0 && src.model.empty()) throw SpecError("--batch is only for --model");
+    std::vector<LayerSpec> layers;
+    if (!src.model.empty()) {
+        for (const ImportedLayer &l : import_model(src.model, src.batch, Layout::NCHW).layers) layers.push_back(l.spec);
+        if (layers.empty()) throw SpecError(src.model + ": the model has no convolution convgen imports (see convgen import)");
+    } else {
+        layers = src.layer.empty() ? parse_layer_file(src.layers_file) : std::vector<LayerSpec>{parse_layer(src.layer)};
+    }
     for (LayerSpec &s : layers) s = with_overrides(s, src.sets);
     return layers;
+}
+
+// A layer name as a file name: letters, digits, '.', '-' kept, anything else '_'.
+std::string file_stem(const std::string &name) {
+    std::string s;
+    for (char ch : name) s += std::isalnum((unsigned char)ch) || ch == '.' || ch == '-' ? ch : '_';
+    const size_t b = s.find_first_not_of('_');
+    return b == std::string::npos ? "layer" : s.substr(b);
 }
 
 std::string dims_str(const std::vector<int64_t> &shape) {
@@ -128,20 +222,57 @@ int cmd_generate(const GenerateCliOptions &o) {
     for (const auto &k : r.kernels) reused += k.reused;
     std::cout << "generated " << r.kernels.size() << " kernel(s) (" << reused << " reused) for " << targets.size()
               << " target(s) into " << o.out_dir << " (manifest.json, lib" << g.bundle << ".a, convgen_registry.c)\n";
+    if (!o.src.model.empty()) {
+        // The model's weights beside the kernels: params/<layer>.npz (convgen run --params) and
+        // the imported layer file (--layers), both under the layers' names.
+        ImportResult imp = import_model(o.src.model, o.src.batch, Layout::NCHW);
+        for (ImportedLayer &l : imp.layers) l.spec = with_overrides(l.spec, o.src.sets);
+        fs::create_directories(fs::path(o.out_dir) / "params");
+        int written = 0;
+        for (const ImportedLayer &l : imp.layers) {
+            if (l.params.empty()) continue;
+            write_npz((fs::path(o.out_dir) / "params" / (file_stem(l.spec.name) + ".npz")).string(), l.params);
+            written++;
+        }
+        write_file_atomic((fs::path(o.out_dir) / "layers.json").string(), layers_json(imp).dump(2) + "\n");
+        std::cout << "wrote " << written << " parameter file(s) into " << (fs::path(o.out_dir) / "params").string()
+                  << " and the layer file " << (fs::path(o.out_dir) / "layers.json").string() << "\n";
+    }
     return 0;
 }
 
 int cmd_run(const RunOptions &o) {
     const ResolvedTarget target = resolve_target(o.target);
-    const LayerSpec spec = specialize(parse_layer(o.layer), target);
+    LayerSpec layer;
+    NamedTensors params;
+    if (!o.model.empty()) {  // the model's layer and its weights
+        if (!o.layer.empty() || !o.params.empty()) throw SpecError("run: --model takes --layer-name, not --layer or --params");
+        if (o.layer_name.empty()) throw SpecError("run: --model needs --layer-name (convgen import lists the names)");
+        const ImportResult imp = import_model(o.model, o.batch, layout_option(o.layout));
+        const ImportedLayer *found = nullptr;
+        std::string names;
+        for (const ImportedLayer &l : imp.layers) {
+            if (l.spec.name == o.layer_name && !found) found = &l;
+            if (names.size() < 200) names += (names.empty() ? "" : ", ") + l.spec.name;
+        }
+        if (!found) throw SpecError("run: --layer-name '" + o.layer_name + "' is no layer of " + o.model + " (layers: " + names + ")");
+        if (found->params.empty()) throw SpecError("run: " + o.model + " carries no weights for layer '" + o.layer_name + "'");
+        layer = found->spec;
+        params = found->params;
+    } else {
+        if (o.layer.empty() || o.params.empty()) throw SpecError("run: give --layer and --params, or --model and --layer-name");
+        if (!o.layer_name.empty() || o.batch != 0) throw SpecError("run: --layer-name and --batch are only for --model");
+        layer = parse_layer(o.layer);
+        // A PyTorch state_dict also holds BatchNorm's int64 step counters: bookkeeping, not parameters.
+        auto bookkeeping = [](const std::string &name) {
+            const std::string suffix = "num_batches_tracked";
+            return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        };
+        params = read_npz(o.params, bookkeeping);
+    }
+    const LayerSpec spec = specialize(layer, target);
     // Read the user's data before compiling, so bad files fail fast.
     Tensor input = read_npy(o.input);
-    // A PyTorch state_dict also holds BatchNorm's int64 step counters: bookkeeping, not parameters.
-    auto bookkeeping = [](const std::string &name) {
-        const std::string suffix = "num_batches_tracked";
-        return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    NamedTensors params = read_npz(o.params, bookkeeping);
 
     const std::string key = kernel_key(spec, target.key);
     const std::string dir = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/" + key;
@@ -158,7 +289,8 @@ int cmd_run(const RunOptions &o) {
 
     std::vector<convgen_named_tensor> named = named_tensors(params);
     convgen_params *prepared = nullptr;
-    check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared), o.params);
+    check_status(convgen_prepare_params(k, named.data(), int(named.size()), spec.eps, &prepared),
+                 o.model.empty() ? o.params : o.model);
     const auto args = kernel_args(spec);
     Tensor out{args.back().shape, {}};
     int64_t elems = 1;
@@ -218,6 +350,25 @@ int cmd_check(const CheckOptions &o) {
     }
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+int cmd_import(const ImportCliOptions &o) {
+    if (fs::path(o.model).extension() == ".mlir") {  // the MLIR tool prints the table itself
+        layout_option(o.layout);
+        if (o.batch < 0) throw SpecError("--batch: " + std::to_string(o.batch) + " must be >= 1");
+        std::vector<std::string> args{o.model, "--layout", o.layout};
+        if (!o.out_file.empty()) args.insert(args.end(), {"-o", o.out_file});
+        if (o.batch > 0) args.insert(args.end(), {"--batch", std::to_string(o.batch)});
+        run_mlir_import(args, "");
+        return 0;
+    }
+    const ImportResult r = import_model(o.model, o.batch, layout_option(o.layout));
+    print_table(r, std::cout);
+    if (!o.out_file.empty()) {
+        write_file_atomic(o.out_file, layers_json(r).dump(2) + "\n");
+        std::cout << "wrote " << r.layers.size() << " layer(s) to " << o.out_file << "\n";
+    }
+    return 0;
 }
 
 int cmd_targets() {

@@ -9,7 +9,13 @@ namespace convgen {
 struct LayerSource {
     std::string layer;              // --layer TEXT
     std::string layers_file;        // --layers FILE
+    std::string model;              // --model FILE (.onnx, .mlir): its imported layers
+    int batch = 0;                  // --batch N for --model (dimension 0 of the graph inputs)
     std::vector<std::string> sets;  // --set key=value,... applied to every layer
+};
+struct ImportCliOptions {
+    std::string model, out_file, layout = "nchw";
+    int batch = 0;
 };
 
 struct InfoOptions {
@@ -27,6 +33,8 @@ struct GenerateCliOptions {
 };
 struct RunOptions {
     std::string layer, target = "host", input, params, output, cache_dir;
+    std::string model, layer_name, layout = "nchw";  // --model M --layer-name NAME: the model's layer and weights
+    int batch = 0;
 };
 struct CheckOptions {
     LayerSource src;
@@ -43,5 +51,6 @@ int cmd_generate(const GenerateCliOptions &o);
 int cmd_run(const RunOptions &o);
 int cmd_check(const CheckOptions &o);
 int cmd_targets();
+int cmd_import(const ImportCliOptions &o);
 
 }  // namespace convgen

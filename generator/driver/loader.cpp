@@ -88,6 +88,8 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         L.pad_r = l["pad"][3], L.dh = l["dh"], L.dw = l["dw"], L.groups = l["groups"], L.multiplier = l["multiplier"];
         L.bias = l["bias"].get<bool>();
         L.act = convgen_act(enum_index(l["act"], {"none", "relu", "relu6"}));
+        const int dw_act = enum_index(l.value("dw_act", l["act"].get<std::string>()), {"none", "relu", "relu6"});
+        L.dw_act = dw_act == int(L.act) ? CONVGEN_DW_ACT_SAME : convgen_dw_act(dw_act + 1);
         L.layout = convgen_layout(enum_index(l["layout"], {"nchw", "nhwc"}));
         L.algo = l.value("algo", 0);
         e->kernel.key = e->key.c_str();

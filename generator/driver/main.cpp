@@ -11,6 +11,8 @@ namespace {
 void add_layer_source(CLI::App *cmd, convgen::LayerSource &src) {
     cmd->add_option("--layer", src.layer, "one layer: key=value,... (see README, Layer grammar)");
     cmd->add_option("--layers", src.layers_file, "a layer file: JSON array of layer objects, or a suite .tsv");
+    cmd->add_option("--model", src.model, "the convolutions of a model (.onnx, .mlir; see convgen import)");
+    cmd->add_option("--batch", src.batch, "with --model: batch size of the graph inputs");
     cmd->add_option("--set", src.sets, "key=value,... overriding every layer (e.g. layout=nhwc)");
 }
 
@@ -40,10 +42,14 @@ int main(int argc, char **argv) {
 
     convgen::RunOptions run;
     auto *c_run = app.add_subcommand("run", "generate (or reuse) one kernel and run it on .npy/.npz data");
-    c_run->add_option("--layer", run.layer, "the layer: key=value,...")->required();
+    c_run->add_option("--layer", run.layer, "the layer: key=value,...");
+    c_run->add_option("--model", run.model, "a model (.onnx): run its layer --layer-name with its weights");
+    c_run->add_option("--layer-name", run.layer_name, "with --model: the layer's name (convgen import prints them)");
+    c_run->add_option("--batch", run.batch, "with --model: batch size of the graph inputs");
+    c_run->add_option("--layout", run.layout, "with --model: nchw | nhwc (default nchw)");
     c_run->add_option("--target", run.target, "Halide target (default host)");
     c_run->add_option("--input", run.input, "input .npy in the layer's layout")->required();
-    c_run->add_option("--params", run.params, "parameters .npz with PyTorch state_dict names")->required();
+    c_run->add_option("--params", run.params, "parameters .npz with PyTorch state_dict names (not with --model)");
     c_run->add_option("--output", run.output, "output .npy to write")->required();
     c_run->add_option("--cache", run.cache_dir, "where kernels are kept (default ~/.cache/convgen)");
 
@@ -59,6 +65,13 @@ int main(int argc, char **argv) {
 
     app.add_subcommand("targets", "list the named targets and what host resolves to");
 
+    convgen::ImportCliOptions imp;
+    auto *c_imp = app.add_subcommand("import", "list a model's convolutions as layers; write them as a layer file");
+    c_imp->add_option("model", imp.model, "the model: .onnx or .mlir")->required();
+    c_imp->add_option("-o,--output", imp.out_file, "write the layer file (JSON) here");
+    c_imp->add_option("--batch", imp.batch, "batch size of the graph inputs (a dynamic batch needs it)");
+    c_imp->add_option("--layout", imp.layout, "layout of every layer: nchw | nhwc (default nchw)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -69,8 +82,9 @@ int main(int argc, char **argv) {
         if (*c_info) return convgen::cmd_info(info);
         if (*c_gen) return convgen::cmd_generate(gen);
         if (*c_run) return convgen::cmd_run(run);
+        if (*c_imp) return convgen::cmd_import(imp);
         if (*c_check) {
-            if (check.src.layer.empty() && check.src.layers_file.empty()) check.src.layers_file = CONVGEN_DEFAULT_LAYERS;
+            if (check.src.layer.empty() && check.src.layers_file.empty() && check.src.model.empty()) check.src.layers_file = CONVGEN_DEFAULT_LAYERS;
             return convgen::cmd_check(check);
         }
         return convgen::cmd_targets();

@@ -23,7 +23,7 @@ nlohmann::json layer_json(const LayerSpec &s) {
     return {{"kind", to_string(s.kind)}, {"n", s.n}, {"c", s.c}, {"h", s.h}, {"w", s.w}, {"cout", s.cout},
             {"kh", s.kh}, {"kw", s.kw}, {"sh", s.sh}, {"sw", s.sw}, {"pad", {s.pad_t, s.pad_l, s.pad_b, s.pad_r}},
             {"dh", s.dh}, {"dw", s.dw}, {"groups", s.groups}, {"multiplier", s.multiplier}, {"bias", s.bias},
-            {"act", to_string(s.act)}, {"layout", to_string(s.layout)}, {"dtype", "f32"}, {"eps", s.eps},
+            {"act", to_string(s.act)}, {"dw_act", to_string(s.dw_stage_act())}, {"layout", to_string(s.layout)}, {"dtype", "f32"}, {"eps", s.eps},
             {"algo", s.algo == Algo::Winograd ? 1 : 0}};
 }
 
@@ -35,6 +35,10 @@ const char *c_enum(Kind k) {
 const char *c_enum(Act a) {
     static const char *names[] = {"CONVGEN_ACT_NONE", "CONVGEN_ACT_RELU", "CONVGEN_ACT_RELU6"};
     return names[int(a)];
+}
+const char *c_dw_act(const LayerSpec &s) {
+    static const char *names[] = {"CONVGEN_DW_ACT_NONE", "CONVGEN_DW_ACT_RELU", "CONVGEN_DW_ACT_RELU6"};
+    return s.dw_act ? names[int(*s.dw_act)] : "CONVGEN_DW_ACT_SAME";
 }
 const char *c_enum(Layout l) { return l == Layout::NCHW ? "CONVGEN_LAYOUT_NCHW" : "CONVGEN_LAYOUT_NHWC"; }
 
@@ -123,7 +127,7 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
           << s.kh << ", " << s.kw << ", " << s.sh << ", " << s.sw << ", " << s.pad_t << ", " << s.pad_l << ", " << s.pad_b
           << ", " << s.pad_r << ", " << s.dh << ", " << s.dw << ", " << s.groups << ", " << s.multiplier << ", "
           << int(s.bias) << ", " << c_enum(s.act) << ", " << c_enum(s.layout) << ", "
-          << (s.algo == Algo::Winograd ? 1 : 0) << "},\n"
+          << (s.algo == Algo::Winograd ? 1 : 0) << ", " << c_dw_act(s) << "},\n"
           << "     " << kernel_args(s).size() << ", " << k.key << "_args, " << k.key << "_argv, halide_set_error_handler,\n"
           << "     halide_copy_to_host, halide_device_free, "
           << (k.target.target.has_feature(Halide::Target::CUDA) ? "&cuda_runtime" : "NULL") << "},\n";

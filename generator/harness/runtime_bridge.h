@@ -21,6 +21,7 @@ inline LayerSpec spec_of(const convgen_layer &l) {
     s.groups = l.groups, s.multiplier = l.multiplier, s.bias = l.bias != 0, s.act = Act(l.act);
     s.layout = l.layout == CONVGEN_LAYOUT_NCHW ? Layout::NCHW : Layout::NHWC;
     s.algo = l.algo == 1 ? Algo::Winograd : Algo::Direct;
+    if (l.dw_act != CONVGEN_DW_ACT_SAME) s.dw_act = Act(l.dw_act - CONVGEN_DW_ACT_NONE);
     return s;
 }
 

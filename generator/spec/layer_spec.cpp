@@ -133,7 +133,13 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
             int b = to_int(key, value);
             if (b != 0 && b != 1) fail("layer: bias=" + value + " must be 0 or 1");
             s.bias = b;
-        } else if (key == "act") s.act = to_enum<Act>(key, value, kActs);
+        } else if (key == "act") {
+            // "relu6" (every stage) or "relu6:none" (dwsep: depthwise stage, pointwise stage).
+            auto parts = split(value, ':');
+            if (parts.size() > 2) fail("layer: act='" + value + "' must be ACT or DW_ACT:PW_ACT");
+            s.act = to_enum<Act>(key, parts.back(), kActs);
+            if (parts.size() == 2) s.dw_act = to_enum<Act>(key, parts[0], kActs);
+        }
         else if (key == "layout") s.layout = to_enum<Layout>(key, value, kLayouts);
         else if (key == "algo") s.algo = to_enum<Algo>(key, value, kAlgos);
         else if (key == "dtype") {
@@ -152,6 +158,7 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
     if (!have_kind) fail("layer: missing 'kind' (conv | pointwise | depthwise | dwsep)");
     if (s.kind == Kind::Pointwise && !have_k) s.kh = s.kw = 1;
     if (s.kind == Kind::Depthwise && !have_cout) s.cout = s.c * s.multiplier;
+    if (s.dw_act == s.act) s.dw_act.reset();  // act=relu:relu is act=relu: one spelling, one key
     if (s.kind != Kind::Depthwise && !have_cout) fail(std::string("layer: missing 'cout' for kind=") + to_string(s.kind));
     if (s.kind != Kind::Pointwise && !have_k) fail(std::string("layer: missing 'k' for kind=") + to_string(s.kind));
 
@@ -224,6 +231,9 @@ void validate(const LayerSpec &s) {
         fail(std::string("layer: groups=") + std::to_string(s.groups) + " is only for kind=conv");
     if (s.kind != Kind::Depthwise && s.multiplier != 1)
         fail(std::string("layer: multiplier=") + std::to_string(s.multiplier) + " is only for kind=depthwise");
+    if (s.kind != Kind::Dwsep && s.dw_act)
+        fail(std::string("layer: act=") + to_string(*s.dw_act) + ":" + to_string(s.act) +
+             " (one per stage) is only for kind=dwsep");
     if (s.kind == Kind::Pointwise && (s.kh != 1 || s.kw != 1))
         fail("layer: kind=pointwise needs k=1, got k=" + dims2(s.kh, s.kw));
     if (s.kind == Kind::Conv) {
@@ -268,7 +278,9 @@ std::string to_text(const LayerSpec &s) {
       << s.pad_b << ":" << s.pad_r << ",dilation=" << s.dh << ":" << s.dw;
     if (s.kind == Kind::Conv) o << ",groups=" << s.groups;
     if (s.kind == Kind::Depthwise) o << ",multiplier=" << s.multiplier;
-    o << ",bias=" << int(s.bias) << ",act=" << to_string(s.act) << ",layout=" << to_string(s.layout) << ",dtype=f32";
+    o << ",bias=" << int(s.bias) << ",act=";
+    if (s.dw_act) o << to_string(*s.dw_act) << ":";
+    o << to_string(s.act) << ",layout=" << to_string(s.layout) << ",dtype=f32";
     if (s.eps != 1e-5f) o << ",eps=" << s.eps;
     if (s.algo != Algo::Auto) o << ",algo=" << to_string(s.algo);
     return o.str();
@@ -326,6 +338,7 @@ std::string kernel_key(const LayerSpec &s, const std::string &target_key) {
     if (s.multiplier != 1) o << "_m" << s.multiplier;
     if (!s.bias) o << "_nobias";
     if (s.algo == Algo::Winograd) o << "_wino" << winograd_tile(s);
+    if (s.dw_act) o << "_" << to_string(*s.dw_act);  // dwsep with one act per stage: _relu6_none_
     o << "_" << to_string(s.act) << "_" << to_string(s.layout) << "__" << target_key;
     return o.str();
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -47,7 +48,10 @@ struct LayerSpec {
     int groups = 1;      // conv only
     int multiplier = 1;  // depthwise only
     bool bias = true;    // conv/pointwise/depthwise: a bias argument; dwsep: dw.bias/pw.bias given
-    Act act = Act::None; // dwsep: after both BN stages
+    Act act = Act::None; // after the output stage (dwsep: the pointwise stage's)
+    // dwsep only: the depthwise stage's activation when it differs from act (grammar act=relu6:none,
+    // depthwise stage first); unset means act applies to both stages.
+    std::optional<Act> dw_act;
     Layout layout = Layout::NCHW;
     float eps = 1e-5f;   // dwsep BatchNorm epsilon (used when folding, not in the kernel)
     Algo algo = Algo::Auto;  // conv: direct or Winograd F(m,3) (winograd_eligible shapes only)
@@ -62,6 +66,8 @@ struct LayerSpec {
     int out_w() const { return (w + pad_l + pad_r - (dw * (kw - 1) + 1)) / sw + 1; }
     // Channels of the depthwise stage (dwsep) or of the input (others).
     int mid_c() const { return c * (kind == Kind::Depthwise ? multiplier : 1); }
+    // The activation after dwsep's depthwise stage.
+    Act dw_stage_act() const { return dw_act.value_or(act); }
 };
 
 // --- parsing (each validates and throws SpecError) ---

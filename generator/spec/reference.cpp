@@ -264,7 +264,7 @@ std::vector<double> reference_forward(const LayerSpec &s, const std::vector<doub
         std::vector<double> mid =
             conv2d_nchw(x, s.n, s.c, s.h, s.w, params.at("dw.weight"), bias("dw.bias"), s.c, s.c, spatial(s));
         batch_norm(mid, s.n, s.c, oh * ow, params, "bn1", double(s.eps));
-        activate(mid, s.act);
+        activate(mid, s.dw_stage_act());
         y = conv2d_nchw(mid, s.n, s.c, oh, ow, params.at("pw.weight"), bias("pw.bias"), s.cout, 1,
                         one_by_one(oh, ow));
         batch_norm(y, s.n, s.cout, oh * ow, params, "bn2", double(s.eps));

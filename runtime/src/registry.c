@@ -117,13 +117,18 @@ const convgen_kernel *convgen_find_kernel(const char *key) {
     return found;
 }
 
+/* dwsep's depthwise-stage activation, as a convgen_act (dw_act SAME means act). */
+static int dw_stage_act(const convgen_layer *l) {
+    return l->dw_act == CONVGEN_DW_ACT_SAME ? (int)l->act : (int)l->dw_act - CONVGEN_DW_ACT_NONE;
+}
+
 /* Field by field: struct padding must not decide equality. */
 static int same_layer(const convgen_layer *a, const convgen_layer *b) {
     return a->kind == b->kind && a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w &&
            a->cout == b->cout && a->kh == b->kh && a->kw == b->kw && a->sh == b->sh && a->sw == b->sw &&
            a->pad_t == b->pad_t && a->pad_l == b->pad_l && a->pad_b == b->pad_b && a->pad_r == b->pad_r &&
            a->dh == b->dh && a->dw == b->dw && a->groups == b->groups && a->multiplier == b->multiplier &&
-           a->bias == b->bias && a->act == b->act && a->layout == b->layout;
+           a->bias == b->bias && a->act == b->act && dw_stage_act(a) == dw_stage_act(b) && a->layout == b->layout;
 }
 
 const convgen_kernel *convgen_find_kernel_for_layer(const convgen_layer *layer) {

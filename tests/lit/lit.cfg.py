@@ -25,3 +25,8 @@ for var in ("CC", "TMPDIR"):
 import shutil
 if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
     config.available_features.add("aarch64-emulation")
+# MLIR import: convgen-mlir-import (built with libmlir-19-dev) and MLIR 19's mlir-opt.
+_mlir_opt = "/usr/lib/llvm-19/bin/mlir-opt"
+config.substitutions.append(("%mlir-opt", _mlir_opt))
+if os.path.exists(os.path.join(os.path.dirname(config.convgen), "convgen-mlir-import")) and os.path.exists(_mlir_opt):
+    config.available_features.add("mlir")

@@ -26,7 +26,8 @@ TEST(LayerSpec, TextRoundTrips) {
                              "kind=conv,n=2,c=6,h=10,w=10,cout=6,k=3:1,stride=2:1,pad=0:1:2:1,dilation=2,groups=2,act=relu6",
                              "kind=pointwise,c=16,h=32,w=32,cout=32,bias=0,layout=nhwc",
                              "kind=depthwise,c=8,h=10,w=10,k=3,multiplier=2,pad=same",
-                             "kind=dwsep,c=32,h=112,w=112,cout=64,k=3,pad=1,act=relu,eps=0.001"}) {
+                             "kind=dwsep,c=32,h=112,w=112,cout=64,k=3,pad=1,act=relu,eps=0.001",
+                             "kind=dwsep,c=32,h=56,w=56,cout=24,k=3,pad=1,act=relu6:none"}) {
         LayerSpec s = parse_layer(text);
         EXPECT_TRUE(same(parse_layer(to_text(s)), s)) << text << " -> " << to_text(s);
     }
@@ -42,6 +43,20 @@ TEST(LayerSpec, Defaults) {
     EXPECT_EQ(s.act, Act::None);
     EXPECT_EQ(s.layout, Layout::NCHW);
     EXPECT_EQ(parse_layer("kind=depthwise,c=3,h=8,w=8,k=3,multiplier=2").cout, 6);
+}
+
+TEST(LayerSpec, DwsepActPerStage) {
+    LayerSpec s = parse_layer("kind=dwsep,c=8,h=8,w=8,cout=4,k=3,act=relu6:none");
+    EXPECT_EQ(s.dw_stage_act(), Act::Relu6);  // depthwise stage first
+    EXPECT_EQ(s.act, Act::None);
+    EXPECT_NE(to_text(s).find(",act=relu6:none,"), std::string::npos) << to_text(s);
+    // One value means both stages; so does a pair of equal values, in one spelling.
+    LayerSpec both = parse_layer("kind=dwsep,c=8,h=8,w=8,cout=4,k=3,act=relu:relu");
+    EXPECT_FALSE(both.dw_act.has_value());
+    EXPECT_EQ(to_text(both), to_text(parse_layer("kind=dwsep,c=8,h=8,w=8,cout=4,k=3,act=relu")));
+    EXPECT_EQ(both.dw_stage_act(), Act::Relu);
+    // --set act=... replaces both.
+    EXPECT_EQ(with_overrides(s, {"act=relu"}).dw_stage_act(), Act::Relu);
 }
 
 TEST(LayerSpec, SamePaddingPutsTheOddPixelLast) {
@@ -97,6 +112,8 @@ TEST(Counts, BytesAndIntensity) {
 LayerSpec direct(const std::string &text) { return parse_layer(text + ",algo=direct"); }
 
 TEST(Keys, EncodeEverythingButEps) {
+    EXPECT_EQ(kernel_key(direct("kind=dwsep,c=32,h=56,w=56,cout=24,k=3,pad=1,act=relu6:none"), "x86_avx2"),
+              "dwsep_f32_n1c32h56w56_o24_k3s1p1d1_relu6_none_nchw__x86_avx2");
     EXPECT_EQ(kernel_key(direct("kind=dwsep,c=32,h=112,w=112,cout=64,k=3,pad=1,act=relu,layout=nhwc"), "x86_avx512"),
               "dwsep_f32_n1c32h112w112_o64_k3s1p1d1_relu_nhwc__x86_avx512");
     EXPECT_EQ(kernel_key(direct("kind=conv,n=2,c=5,h=9,w=8,cout=16,k=3,pad=0:1:2:1,bias=0"), "x86_avx2"),
@@ -253,5 +270,11 @@ TEST(Validation, NamesTheFieldAndValue) {
     EXPECT_EQ(message("kind=conv,c=3,h=8,w=8,cout=4,k=3,eps=0"), "layer: eps='0' must be a positive number");
     EXPECT_EQ(message("kind=depthwise,c=3,h=8,w=8,k=3,groups=3"), "layer: groups=3 is only for kind=conv");
     EXPECT_EQ(message("kind=conv,c=3,h=99999999999,w=8,cout=4,k=3"), "layer: h=99999999999 is out of range");
+    EXPECT_EQ(message("kind=conv,c=3,h=8,w=8,cout=4,k=3,act=relu6:none"),
+              "layer: act=relu6:none (one per stage) is only for kind=dwsep");
+    EXPECT_EQ(message("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,act=relu:none:relu"),
+              "layer: act='relu:none:relu' must be ACT or DW_ACT:PW_ACT");
+    EXPECT_EQ(message("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,act=relu7:none"),
+              "layer: act='relu7' is not one of none | relu | relu6");
     EXPECT_EQ(message("kind=conv,c=3,h=8,w=8,cout=4,k=3,"), "layer: empty item in 'kind=conv,c=3,h=8,w=8,cout=4,k=3,'");
 }

@@ -312,6 +312,7 @@ TEST(ReferenceWorked, Activations) {
 
 TEST(ReferenceComposition, DwsepIsDepthwiseBnActPointwiseBnAct) {
     for (Act act : {Act::None, Act::Relu, Act::Relu6})
+      for (Act dw_act : {Act::None, Act::Relu, Act::Relu6})  // act=<dw_act>:<act>
         for (bool bias : {true, false}) {
             LayerSpec s = make_spec(Kind::Dwsep, 3, 9, 8, 5, 3, bias);
             s.sh = s.sw = 2;
@@ -319,6 +320,7 @@ TEST(ReferenceComposition, DwsepIsDepthwiseBnActPointwiseBnAct) {
             s.pad_b = 0;
             s.pad_r = 1;
             s.act = act;
+            if (dw_act != act) s.dw_act = dw_act;
             s.eps = 1e-3f;
             Tensor in = random_input(s, 11);
             for (float &v : in.data) v *= 16;  // so that relu6 clamps somewhere
@@ -333,7 +335,7 @@ TEST(ReferenceComposition, DwsepIsDepthwiseBnActPointwiseBnAct) {
             if (bias) dwp["bias"] = p.at("dw.bias");
             std::vector<double> mid = reference_forward(dw, in, dwp);
             const int oh = s.out_h(), ow = s.out_w();
-            auto bn_act = [&](std::vector<double> &v, int ch, const std::string &bn) {
+            auto bn_act = [&](std::vector<double> &v, int ch, const std::string &bn, Act act) {
                 for (size_t i = 0; i < v.size(); i++) {
                     int c = int(i / size_t(oh * ow)) % ch;
                     double x = (v[i] - p.at(bn + ".running_mean").data[c]) /
@@ -345,12 +347,12 @@ TEST(ReferenceComposition, DwsepIsDepthwiseBnActPointwiseBnAct) {
                     v[i] = x;
                 }
             };
-            bn_act(mid, 3, "bn1");
+            bn_act(mid, 3, "bn1", dw_act);
             LayerSpec pw = make_spec(Kind::Pointwise, 3, oh, ow, 5, 1, bias);
             NamedTensors pwp = {{"weight", p.at("pw.weight")}};
             if (bias) pwp["bias"] = p.at("pw.bias");
             std::vector<double> want = reference_forward(pw, mid, pwp);
-            bn_act(want, 5, "bn2");
+            bn_act(want, 5, "bn2", act);
             ASSERT_EQ(got.size(), want.size());
             for (size_t i = 0; i < got.size(); i++) ASSERT_NEAR(got[i], want[i], 1e-12) << i;
             if (act == Act::Relu6) {

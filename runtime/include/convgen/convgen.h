@@ -90,14 +90,23 @@ typedef enum convgen_kind {
     CONVGEN_KIND_DWSEP = 3,
 } convgen_kind;
 typedef enum convgen_act { CONVGEN_ACT_NONE = 0, CONVGEN_ACT_RELU = 1, CONVGEN_ACT_RELU6 = 2 } convgen_act;
+/* dwsep's depthwise-stage activation when it differs from `act` (the pointwise stage's; layer
+ * grammar act=relu6:none). SAME (0, what a zero-initialized layer has) means `act` for both. */
+typedef enum convgen_dw_act {
+    CONVGEN_DW_ACT_SAME = 0,
+    CONVGEN_DW_ACT_NONE = 1,
+    CONVGEN_DW_ACT_RELU = 2,
+    CONVGEN_DW_ACT_RELU6 = 3,
+} convgen_dw_act;
 
 typedef struct convgen_layer {
     convgen_kind kind;
     int n, c, h, w, cout, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, dh, dw, groups, multiplier;
     int bias; /* 1: the layer has conv bias parameters */
-    convgen_act act;
+    convgen_act act;       /* after the output stage (dwsep: the pointwise stage) */
     convgen_layout layout; /* NCHW or NHWC */
     int algo;              /* conv: 0 direct, 1 Winograd (weight arg layout "WINO<m>x3") */
+    convgen_dw_act dw_act; /* dwsep: the depthwise stage's, when not `act` */
 } convgen_layer;
 
 /* One kernel argument, in call order; the output is last. shape is in `layout` order. */
