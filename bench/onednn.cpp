@@ -136,7 +136,8 @@ OnednnLayer::OnednnLayer(const LayerSpec &s, const Tensor &input, const NamedTen
         break;
     }
     case Kind::Dwsep: {
-        StageDef dw = base;
+        StageDef dw = base;  // the depthwise stage's activation (act=relu6:none: relu6)
+        dw.act = s.dw_stage_act();
         dw.cout = s.c;
         dw.groups = s.c;
         dw.weight = param(params, "dw.weight").data;
