@@ -106,7 +106,7 @@ struct Timing {
 struct Row {
     LayerSpec spec;
     Counts counts{};
-    Timing cg, dn;
+    Timing cg, dn, dr;  // convgen, oneDNN, oneDNN with the reorders of input and output
     std::string cg_check = "-", dn_check = "-", dn_impl = "-", note;
     double cg_err = NAN, dn_err = NAN, tol = NAN;
     double roofline_gflops = NAN;
@@ -131,7 +131,7 @@ void write_tsv(const std::string &path, const std::vector<Row> &rows, const Peak
     f << "layer\tkind\tflops\tbytes\tintensity\tconvgen_us\tconvgen_min_us\tconvgen_max_us\tonednn_us\t"
          "onednn_min_us\tonednn_max_us\tratio\tratio_min\tgflops\tonednn_gflops\troofline_gflops\troofline_frac\t"
          "onednn_roofline_frac\tconvgen_check\tconvgen_max_err\tonednn_check\tonednn_max_err\ttol\tonednn_impl\t"
-         "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\n";
+         "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\tonednn_reorder_us\n";
     auto num = [](double v) { return std::isfinite(v) ? fmt("%.6g", v) : std::string("nan"); };
     for (const Row &r : rows) {
         const double cu = r.cg.median(), du = r.dn.median();
@@ -143,7 +143,7 @@ void write_tsv(const std::string &path, const std::vector<Row> &rows, const Peak
           << num(g / r.roofline_gflops) << '\t' << num(dg / r.roofline_gflops) << '\t' << r.cg_check << '\t'
           << num(r.cg_err) << '\t' << r.dn_check << '\t' << num(r.dn_err) << '\t' << num(r.tol) << '\t'
           << r.dn_impl << '\t' << peak.threads << '\t' << num(peak.peak_gflops) << '\t' << num(peak.dram_gbs)
-          << '\t' << num(peak.l3_gbs) << '\t' << num(peak.l2_gbs) << '\n';
+          << '\t' << num(peak.l3_gbs) << '\t' << num(peak.l2_gbs) << '\t' << num(r.dr.median()) << '\n';
     }
     write_file_atomic(path, f.str());  // npy.h: temporary + rename
 }
@@ -355,6 +355,7 @@ int bench(const Options &o) {
             if (prepared)
                 r.cg.rounds.push_back(time_round([&] { convgen_run(k, prepared, &in_t, &out_t); }, o.min_time_ms));
             if (dnn) r.dn.rounds.push_back(time_round([&] { dnn->run(); }, o.min_time_ms));
+            if (dnn) r.dr.rounds.push_back(time_round([&] { dnn->run_with_reorders(); }, o.min_time_ms));
         }
         if (prepared) convgen_params_free(prepared);
         failed += r.cg_check == "FAIL" || r.cg_check == "ERROR" || r.dn_check == "FAIL" || r.dn_check == "ERROR";
@@ -405,7 +406,8 @@ int bench(const Options &o) {
                 "(input+weights+biases+output); layers whose data fit in cache can exceed 100%%\n");
     std::printf("times: median of %d interleaved rounds (each: median per-call time over >= %.0f ms); spread = min..max "
                 "of the round medians (us); ratio = onednn_us / convgen_us (> 1: convgen faster), ratio_min = the same "
-                "for the fastest rounds\n",
+                "for the fastest rounds, ratio_ro = oneDNN with the reorders of input and output from and to the layer's "
+                "layout (what a framework caller pays) / convgen_us\n",
                 o.rounds, o.min_time_ms);
     const char *wait_policy = std::getenv("OMP_WAIT_POLICY");
     std::printf("oneDNN: convolution_forward, format_tag::any (its layout), weights and input reordered outside the "
@@ -413,29 +415,31 @@ int bench(const Options &o) {
                 wait_policy ? wait_policy : "(unset)");
     std::printf("load average: %s at start, %s at end (%u CPUs online)\n\n", load_start.c_str(), loadavg().c_str(),
                 std::thread::hardware_concurrency());
-    std::printf("%-6s %-9s %8s %6s %10s %-19s %10s %-19s %6s %6s %7s %6s %7s %6s %-5s %9s %-5s %9s  %s\n", "layer",
-                "kind", "MFLOP", "AI", "convgen_us", "spread", "onednn_us", "spread", "ratio", "r_min", "gflops", "roof%",
-                "dnnl_gf", "dnnl%", "cg", "cg_err", "dnnl", "dnnl_err", "onednn_impl");
+    std::printf("%-6s %-9s %8s %6s %10s %-19s %10s %-19s %6s %6s %7s %6s %7s %6s %-5s %9s %-5s %9s %8s  %s\n",
+                "layer", "kind", "MFLOP", "AI", "convgen_us", "spread", "onednn_us", "spread", "ratio", "r_min", "gflops",
+                "roof%", "dnnl_gf", "dnnl%", "cg", "cg_err", "dnnl", "dnnl_err", "ratio_ro", "onednn_impl");
     for (const Row &r : rows) {
         const double cu = r.cg.median(), du = r.dn.median();
         const double g = gflops(r.counts.flops, cu), dg = gflops(r.counts.flops, du);
-        std::printf("%-6s %-9s %8.1f %6.1f %10s %-19s %10s %-19s %6s %6s %7s %6s %7s %6s %-5s %9s %-5s %9s  %s\n",
+        std::printf("%-6s %-9s %8.1f %6.1f %10s %-19s %10s %-19s %6s %6s %7s %6s %7s %6s %-5s %9s %-5s %9s %8s  %s\n",
                     r.spec.name.empty() ? "-" : r.spec.name.c_str(), to_string(r.spec.kind), r.counts.flops / 1e6,
                     r.counts.intensity, fmt("%.1f", cu).c_str(), spread_str(r.cg).c_str(), fmt("%.1f", du).c_str(),
                     spread_str(r.dn).c_str(), fmt("%.2f", du / cu).c_str(), fmt("%.2f", r.dn.min() / r.cg.min()).c_str(),
                     fmt("%.1f", g).c_str(), fmt("%.1f", 100 * g / r.roofline_gflops).c_str(), fmt("%.1f", dg).c_str(),
                     fmt("%.1f", 100 * dg / r.roofline_gflops).c_str(), r.cg_check.c_str(), fmt("%.1e", r.cg_err).c_str(),
-                    r.dn_check.c_str(), fmt("%.1e", r.dn_err).c_str(), r.dn_impl.c_str());
+                    r.dn_check.c_str(), fmt("%.1e", r.dn_err).c_str(), fmt("%.2f", r.dr.median() / cu).c_str(),
+                    r.dn_impl.c_str());
         if (!r.note.empty()) std::printf("       note:%s\n", r.note.c_str());
     }
 
-    double log_sum = 0, log_roof = 0, log_min = 0;
-    int n_min = 0;
+    double log_sum = 0, log_roof = 0, log_min = 0, log_ro = 0;
+    int n_min = 0, n_ro = 0;
     int n = 0, n_roof = 0;
     for (const Row &r : rows) {
         const double ratio = r.dn.median() / r.cg.median();
         if (std::isfinite(ratio) && ratio > 0) log_sum += std::log(ratio), n++;
-        const double rmin = r.dn.min() / r.cg.min();
+        const double rmin = r.dn.min() / r.cg.min(), rro = r.dr.median() / r.cg.median();
+        if (std::isfinite(rro) && rro > 0) log_ro += std::log(rro), n_ro++;
         if (std::isfinite(rmin) && rmin > 0) log_min += std::log(rmin), n_min++;
         const double frac = gflops(r.counts.flops, r.cg.median()) / r.roofline_gflops;
         if (std::isfinite(frac) && frac > 0) log_roof += std::log(frac), n_roof++;
@@ -443,6 +447,7 @@ int bench(const Options &o) {
     std::printf("\ngeomean ratio (onednn_us / convgen_us, > 1: convgen faster): %s over %d layer(s)\n",
                 n ? fmt("%.3f", std::exp(log_sum / n)).c_str() : "-", n);
     std::printf("geomean ratio_min (fastest rounds): %s\n", n_min ? fmt("%.3f", std::exp(log_min / n_min)).c_str() : "-");
+    std::printf("geomean ratio_ro (oneDNN with reorders): %s\n", n_ro ? fmt("%.3f", std::exp(log_ro / n_ro)).c_str() : "-");
     std::printf("geomean convgen roofline fraction: %s\n", n_roof ? fmt("%.3f", std::exp(log_roof / n_roof)).c_str() : "-");
     std::printf("checks: %d layer(s) with a failed check\n", failed);
     print_worst(rows);

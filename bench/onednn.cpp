@@ -112,6 +112,10 @@ struct OnednnLayer::State {
     std::vector<Stage> stages;
     dnnl::memory src;  // the input in the first primitive's layout
     LayerSpec spec;
+    // run_with_reorders(): the caller's tensors in the layer's layout and the two reorders.
+    std::vector<float> user_in, user_out;
+    dnnl::memory user_src, user_dst;
+    dnnl::reorder to_src, from_dst;
 };
 
 OnednnLayer::OnednnLayer(const LayerSpec &s, const Tensor &input, const NamedTensors &params, int threads)
@@ -165,12 +169,26 @@ OnednnLayer::OnednnLayer(const LayerSpec &s, const Tensor &input, const NamedTen
     st_->strm.wait();
     for (size_t i = 0; i < st_->stages.size(); i++)
         st_->stages[i].args[DNNL_ARG_SRC] = i == 0 ? st_->src : st_->stages[i - 1].dst;
+
+    st_->user_in = input.data;
+    st_->user_out.resize(size_t(s.n) * size_t(s.cout) * size_t(s.out_h()) * size_t(s.out_w()));
+    st_->user_src = dnnl::memory(act_desc(s.n, s.c, s.h, s.w, user_tag), st_->eng, st_->user_in.data());
+    st_->user_dst = dnnl::memory(act_desc(s.n, s.cout, s.out_h(), s.out_w(), user_tag), st_->eng, st_->user_out.data());
+    st_->to_src = dnnl::reorder(st_->user_src, st_->src);
+    st_->from_dst = dnnl::reorder(st_->stages.back().dst, st_->user_dst);
 }
 
 OnednnLayer::~OnednnLayer() = default;
 
 void OnednnLayer::run() {
     for (Stage &s : st_->stages) s.prim.execute(st_->strm, s.args);
+    st_->strm.wait();
+}
+
+void OnednnLayer::run_with_reorders() {
+    st_->to_src.execute(st_->strm, st_->user_src, st_->src);
+    for (Stage &s : st_->stages) s.prim.execute(st_->strm, s.args);
+    st_->from_dst.execute(st_->strm, st_->stages.back().dst, st_->user_dst);
     st_->strm.wait();
 }
 

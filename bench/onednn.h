@@ -29,6 +29,9 @@ public:
 
     // The timed part: the primitive(s) on the prepared input, then waits for the stream.
     void run();
+    // run() between the reorders a caller with tensors in the layer's layout pays: its input into
+    // the first primitive's layout, the last one's output back (what an NCHW framework user sees).
+    void run_with_reorders();
     // The last run's result, reordered to the layer's layout (NCHW or NHWC).
     std::vector<float> output();
     // The implementation(s) oneDNN chose, e.g. "jit:avx512_core" (dwsep: "dw+pw").

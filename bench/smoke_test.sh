@@ -12,13 +12,24 @@ rm -f "$tsv" "$work/smoke.png"
 expected=$(grep -v '^#' "$layers" | grep -c .)
 awk -F'\t' -v want="$expected" '
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i
-          split("layer convgen_us onednn_us ratio gflops roofline_frac convgen_check onednn_check", req, " ")
+          split("layer convgen_us onednn_us ratio gflops roofline_frac convgen_check onednn_check onednn_reorder_us", req, " ")
           for (k in req) if (!(req[k] in col)) { print "bench_smoke: TSV lacks column " req[k]; bad = 1 }
           next }
 { rows++
   if ($col["convgen_check"] != "PASS" || $col["onednn_check"] != "PASS") {
       print "bench_smoke: layer " $col["layer"] ": convgen " $col["convgen_check"] ", oneDNN " $col["onednn_check"]; bad = 1 }
-  if (!($col["convgen_us"] > 0) || !($col["onednn_us"] > 0)) { print "bench_smoke: layer " $col["layer"] " has no time"; bad = 1 } }
+  if (!($col["convgen_us"] > 0) || !($col["onednn_us"] > 0) || !($col["onednn_reorder_us"] > 0)) {
+      print "bench_smoke: layer " $col["layer"] " has no time"; bad = 1 } }
 END { if (rows != want) { print "bench_smoke: " rows " TSV rows, expected " want; bad = 1 }
       exit bad }' "$tsv"
-echo "bench_smoke: OK ($expected layers)"
+# --random: the same seed draws the same layers, printed with the seed, checked like the file's.
+out1=$("$bench" --random 2 --random-seed 5 --threads 2 --min-time-ms 2 --rounds 1 --dram-mib 32 --work "$work/random")
+out2=$("$bench" --random 2 --random-seed 5 --threads 2 --min-time-ms 2 --rounds 1 --dram-mib 32 --work "$work/random")
+echo "$out1" | grep -q '^random layers: --random 2 --random-seed 5$' || { echo "bench_smoke: no seed line"; exit 1; }
+echo "$out1" | grep -q '^worst layers' || { echo "bench_smoke: no worst-layers list"; exit 1; }
+echo "$out1" | grep -q '^checks: 0 layer' || { echo "bench_smoke: a random layer failed its check"; exit 1; }
+[ "$(echo "$out1" | grep -E '^  r[12] ' | awk '{print $NF}')" = "$(echo "$out2" | grep -E '^  r[12] ' | awk '{print $NF}')" ] ||
+  { echo "bench_smoke: --random-seed 5 drew different layers"; exit 1; }
+if "$bench" --layers "$layers" --random 2 --work "$work/random" >/dev/null 2>&1; then
+  echo "bench_smoke: --layers with --random accepted"; exit 1; fi
+echo "bench_smoke: OK ($expected layers, --random)"
