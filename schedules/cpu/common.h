@@ -255,6 +255,18 @@ inline void choose_gemm_nchw_sweep(Choice &c, const LayerSpec &s, int row_block,
                                               : ParallelLoop::Rows);
 }
 
+// The accumulator tile's vector dim `d` in an update stage: vectors of v lanes (RoundUp: the
+// tile is whole vectors), unrolled; returns the loops innermost first for the stage's reorder.
+inline std::vector<VarOrRVar> vector_lanes_innermost(Halide::Stage &u, const Var &d, int v) {
+    if (v <= 1) {
+        u.unroll(d);
+        return {d};
+    }
+    Var vo(d.name() + "v"), vi(d.name() + "l");
+    u.split(d, vo, vi, v, TailStrategy::RoundUp).vectorize(vi).unroll(vo);
+    return {vi, vo};
+}
+
 // Register-blocked NHWC schedule of `a.conv` (reduction `red`, innermost first) into `a.output`
 // (c, x, y, n). Loops, innermost first:
 //   [ci: cw vectors of output channels][xi: tx columns]   register tile, unrolled
@@ -295,15 +307,7 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
     vectorize_if(a.conv, a.c, k.v);
     a.conv.unroll(a.c).unroll(a.x);
     Halide::Stage u = a.conv.update();
-    Var cv("cv"), cl("cl");
-    std::vector<VarOrRVar> order;
-    if (k.v > 1) {
-        u.split(a.c, cv, cl, k.v, TailStrategy::RoundUp).vectorize(cl).unroll(cv);
-        order = {cl, cv};
-    } else {
-        u.unroll(a.c);
-        order = {a.c};
-    }
+    std::vector<VarOrRVar> order = vector_lanes_innermost(u, a.c, k.v);
     u.unroll(a.x);
     order.push_back(a.x);
     for (const RVar &r : red) order.push_back(r);
@@ -343,15 +347,7 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
     vectorize_if(a.conv, a.x, k.v);
     a.conv.unroll(a.x).unroll(a.y).unroll(a.c);
     Halide::Stage u = a.conv.update();
-    Var xv("xv"), xl("xl");
-    std::vector<VarOrRVar> order;
-    if (k.v > 1) {
-        u.split(a.x, xv, xl, k.v, TailStrategy::RoundUp).vectorize(xl).unroll(xv);
-        order = {xl, xv};
-    } else {
-        u.unroll(a.x);
-        order = {a.x};
-    }
+    std::vector<VarOrRVar> order = vector_lanes_innermost(u, a.x, k.v);
     u.unroll(a.y).unroll(a.c);
     order.push_back(a.y);
     order.push_back(a.c);
