@@ -3,10 +3,12 @@
 
 #include "generator/spec/layer_spec.h"
 #include "generator/driver/manifest.h"
+#include "generator/driver/process.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
 #include <filesystem>
+#include <sstream>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -22,10 +24,14 @@ struct LoadedBundle::Entry {
 
 namespace {
 
-std::string quote(const std::string &s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return q + "'";
+// $CC split at blanks (e.g. "ccache gcc"), else cc.
+std::vector<std::string> c_compiler() {
+    const char *cc = std::getenv("CC");
+    std::vector<std::string> words;
+    std::istringstream in(cc ? cc : "");
+    for (std::string w; in >> w;) words.push_back(w);
+    if (words.empty()) words.push_back("cc");
+    return words;
 }
 
 int enum_index(const std::string &value, std::initializer_list<const char *> names) {
@@ -46,14 +52,15 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
     // Relink when the bundle is newer than the shared object (or it does not exist yet).
     std::error_code ec;
     if (!fs::exists(so) || fs::last_write_time(so, ec) < fs::last_write_time(lib, ec)) {
-        const char *cc = std::getenv("CC");
         const std::string tmp = so.string() + ".tmp." + std::to_string(getpid());
-        const std::string cmd = std::string(cc && *cc ? cc : "cc") + " -shared -Wl,-Bsymbolic -o " + quote(tmp) +
-                                " -Wl,--whole-archive " + quote(lib.string()) +
-                                " -Wl,--no-whole-archive -lpthread -ldl -lm 2>&1";
-        if (std::system(cmd.c_str()) != 0) {
+        std::vector<std::string> cmd = c_compiler();
+        for (const char *arg : {"-shared", "-Wl,-Bsymbolic", "-o"}) cmd.push_back(arg);
+        cmd.insert(cmd.end(), {tmp, "-Wl,--whole-archive", lib.string(), "-Wl,--no-whole-archive", "-lpthread",
+                               "-ldl", "-lm"});
+        const ProcessResult r = run_process(cmd);
+        if (!r.ok()) {
             fs::remove(tmp, ec);
-            throw SpecError("loader: linking " + lib.string() + " failed: " + cmd);
+            throw ToolError(tool_failure(cmd, r, "linking the kernels into a shared object ($CC)"));
         }
         fs::rename(tmp, so);
     }

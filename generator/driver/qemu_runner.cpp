@@ -14,6 +14,7 @@
 #include "generator/driver/qemu_runner.h"
 
 #include "generator/driver/compile.h"
+#include "generator/driver/process.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -103,12 +104,6 @@ int main(int argc, char **argv) {
 }
 )C";
 
-std::string quote(const std::string &s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return q + "'";
-}
-
 std::string env_or(const char *name, const std::string &fallback) {
     const char *v = std::getenv(name);
     return v && *v ? std::string(v) : fallback;
@@ -129,7 +124,7 @@ std::string need_tool(const char *env, const std::string &name, const char *pack
     const std::string tool = env_or(env, name);
     const std::string path = find_tool(tool);
     if (path.empty())
-        throw SpecError("run: " + tool + " not found (needed to run ARM kernels here; install the Debian package " +
+        throw ToolError("run: " + tool + " not found (needed to run ARM kernels here; install the Debian package " +
                         package + ", or set " + env + ")");
     return path;
 }
@@ -140,15 +135,6 @@ std::string need_tool(const char *env, const std::string &name, const char *pack
 #ifndef CONVGEN_HALIDE_INCLUDE_DIR
 #define CONVGEN_HALIDE_INCLUDE_DIR ""
 #endif
-
-// Runs `cmd` with its output in `log`; throws SpecError with the command and the log on failure.
-void run_or_throw(const std::string &cmd, const fs::path &log, const std::string &what) {
-    if (std::system((cmd + " >" + quote(log.string()) + " 2>&1").c_str()) == 0) return;
-    std::ifstream f(log);
-    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (text.size() > 2000) text = text.substr(0, 2000) + "...";
-    throw SpecError("run: " + what + " failed: " + cmd + "\n" + text);
-}
 
 // Builds DIR/runner_aarch64 unless it is newer than the bundle.
 fs::path build_runner(const fs::path &dir, const std::string &cc) {
@@ -166,13 +152,13 @@ fs::path build_runner(const fs::path &dir, const std::string &cc) {
                         "' (set CONVGEN_HALIDE_INCLUDE to the include folder of Halide)");
     std::ofstream(dir / "runner_main.c") << kRunnerMain;
 
-    std::string cmd = quote(cc) + " -std=c11 -O2 -static -o " + quote(exe.string() + ".tmp") + " -I" +
-                      quote((rt / "include").string()) + " -I" + quote(halide_inc.string()) + " " +
-                      quote((dir / "runner_main.c").string()) + " " + quote((dir / "convgen_registry.c").string());
+    std::vector<std::string> cmd = {cc, "-std=c11", "-O2", "-static", "-o", exe.string() + ".tmp",
+                                    "-I" + (rt / "include").string(), "-I" + halide_inc.string(),
+                                    (dir / "runner_main.c").string(), (dir / "convgen_registry.c").string()};
     for (const auto &e : fs::directory_iterator(rt / "src"))
-        if (e.path().extension() == ".c") cmd += " " + quote(e.path().string());
-    cmd += " " + quote(lib.string()) + " -lpthread -lm -ldl";
-    run_or_throw(cmd, dir / "runner_build.log", "linking the aarch64 runner");
+        if (e.path().extension() == ".c") cmd.push_back(e.path().string());
+    cmd.insert(cmd.end(), {lib.string(), "-lpthread", "-lm", "-ldl"});
+    check_process(cmd, "run: linking the aarch64 runner");
     fs::rename(exe.string() + ".tmp", exe);
     return exe;
 }
@@ -238,18 +224,14 @@ Tensor run_under_qemu(const LayerSpec &spec, const ResolvedTarget &target, const
     std::ofstream(x.path / "spec.txt") << s.str();
 
     const std::string sysroot = env_or("CONVGEN_QEMU_LD_PREFIX", "/usr/aarch64-linux-gnu");
-    const std::string cmd = quote(qemu) + " -L " + quote(sysroot) + " " + quote(exe.string()) + " " +
-                            quote((x.path / "spec.txt").string());
-    std::fprintf(stderr, "running under qemu-aarch64: %s\n", cmd.c_str());
-    const fs::path log = x.path / "runner.log";
-    const int rc = std::system((cmd + " 2>" + quote(log.string())).c_str());
-    if (rc != 0) {
-        std::ifstream f(log);
-        std::string first;
-        std::getline(f, first);
+    const std::vector<std::string> cmd = {qemu, "-L", sysroot, exe.string(), (x.path / "spec.txt").string()};
+    std::fprintf(stderr, "running under qemu-aarch64: %s\n", command_line(cmd).c_str());
+    const ProcessResult r = run_process(cmd);
+    if (!r.ok()) {
         // Exit 2: a convgen call refused the data (e.g. a parameter's shape): bad input.
-        if (WIFEXITED(rc) && WEXITSTATUS(rc) == 2) throw SpecError("run: " + first);
-        throw SpecError("run: the aarch64 runner failed (status " + std::to_string(rc) + "): " + first);
+        if (r.spawn_errno == 0 && r.signal == 0 && r.exit_code == 2)
+            throw SpecError("run: " + r.output.substr(0, r.output.find('\n')));
+        throw ToolError(tool_failure(cmd, r, "run: the aarch64 runner"));
     }
     int64_t count = 1;
     for (int64_t d : out.shape) count *= d;
