@@ -4,6 +4,7 @@
 #include "generator/spec/layer_spec.h"
 #include "generator/driver/manifest.h"
 #include "generator/driver/process.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
@@ -19,6 +20,7 @@ struct LoadedBundle::Entry {
     std::string key, target;
     std::vector<std::string> names, layouts;  // storage for args[i].name / .layout
     std::vector<convgen_arg_info> args;
+    std::vector<double> weight_transform;  // storage for kernel.weight_transform
     convgen_kernel kernel{};
 };
 
@@ -32,15 +34,6 @@ std::vector<std::string> c_compiler() {
     for (std::string w; in >> w;) words.push_back(w);
     if (words.empty()) words.push_back("cc");
     return words;
-}
-
-int enum_index(const std::string &value, std::initializer_list<const char *> names) {
-    int i = 0;
-    for (const char *n : names) {
-        if (value == n) return i;
-        i++;
-    }
-    throw SpecError("manifest: unknown value '" + value + "'");
 }
 
 }  // namespace
@@ -89,13 +82,13 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         }
         const auto &l = k["layer"];
         convgen_layer &L = e->kernel.layer;
-        L.kind = convgen_kind(enum_index(l["kind"], {"conv", "pointwise", "depthwise", "dwsep"}));
+        L.kind = convgen_kind(kind_named(l["kind"]));
         L.n = l["n"], L.c = l["c"], L.h = l["h"], L.w = l["w"], L.cout = l["cout"], L.kh = l["kh"], L.kw = l["kw"];
         L.sh = l["sh"], L.sw = l["sw"], L.pad_t = l["pad"][0], L.pad_l = l["pad"][1], L.pad_b = l["pad"][2];
         L.pad_r = l["pad"][3], L.dh = l["dh"], L.dw = l["dw"], L.groups = l["groups"], L.multiplier = l["multiplier"];
         L.bias = l["bias"].get<bool>();
-        L.act = convgen_act(enum_index(l["act"], {"none", "relu", "relu6"}));
-        L.layout = convgen_layout(enum_index(l["layout"], {"nchw", "nhwc"}));
+        L.act = convgen_act(act_named(l["act"]));
+        L.layout = convgen_layout(layout_named(l["layout"]));
         L.algo = l.value("algo", 0);
         e->kernel.key = e->key.c_str();
         e->kernel.target = e->target.c_str();
@@ -105,6 +98,10 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         e->kernel.set_error_handler = set_handler;
         e->kernel.copy_to_host = copy_to_host;
         e->kernel.device_free = device_free;
+        if (k.contains("weight_transform")) {
+            e->weight_transform = k["weight_transform"].get<std::vector<double>>();
+            e->kernel.weight_transform = e->weight_transform.data();
+        }
         if (!e->kernel.argv_fn) throw SpecError("loader: " + so.string() + " has no symbol " + e->key + "_argv");
         entries_.push_back(std::move(e));
     }
