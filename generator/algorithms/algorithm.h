@@ -61,6 +61,9 @@ Algorithm build_pointwise(const LayerSpec &spec);
 Algorithm build_depthwise(const LayerSpec &spec);
 Algorithm build_dwsep(const LayerSpec &spec);
 Algorithm build_winograd(const LayerSpec &spec);  // kind conv with algo=winograd
+// G of Winograd F(m, 3) ((m + 2) x 3, row-major) for the runtime's weight packing, which the
+// generated registry hands it (convgen_kernel.weight_transform); m = winograd_tile(spec).
+std::vector<double> winograd_weight_transform(int m);
 
 // Shared pieces of the algorithms (common.cpp).
 // ImageParams for kernel_args(spec) minus the output, with fixed bounds and dense strides.

@@ -22,8 +22,9 @@ using namespace Halide;
 
 namespace {
 
-// B^T (alpha x alpha) and A^T (m x alpha) by output tile m; G lives in the runtime's packing
-// (params.c). F(2,3) uses the points 0, 1, -1 (and infinity); F(4,3) uses 0, -1, 1, 1/2, -2: with
+// B^T (alpha x alpha), A^T (m x alpha) and G (alpha x 3) by output tile m. G reaches the runtime
+// through the generated registry (winograd_weight_transform), which packs U = G g G^T with it.
+// F(2,3) uses the points 0, 1, -1 (and infinity); F(4,3) uses 0, -1, 1, 1/2, -2: with
 // f32 products and sequential f32 accumulation over the input channels, Lavin's 0, +-1, +-2
 // reached 0.8-1.3x tolerance() on c = 16..128 (numpy simulation of this exact order), these
 // points 0.3-0.45x (and F(2,3) under 0.1x).
@@ -39,6 +40,14 @@ const float kAT4[4 * 6] = {1, 1,  1, 1,      1,  0,  //
                            0, -1, 1, 0.5f,   -2, 0,  //
                            0, 1,  1, 0.25f,  4,  0,  //
                            0, -1, 1, 0.125f, -8, 1};
+// In double: the runtime transforms the weights in double and rounds U once to f32.
+const double kG2[4 * 3] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
+const double kG4[6 * 3] = {1,           0,          0,           //
+                           -1.0 / 3,    1.0 / 3,    -1.0 / 3,    //
+                           1.0 / 3,     1.0 / 3,    1.0 / 3,     //
+                           -16.0 / 15,  -8.0 / 15,  -4.0 / 15,   //
+                           1.0 / 15,    -2.0 / 15,  4.0 / 15,    //
+                           0,           0,          1};
 
 // sum_k row[k] * term(k), skipping zero coefficients.
 template <typename F>
@@ -64,6 +73,12 @@ Expr transform(const Var &sel, const float *M, int rows, int cols, F term) {
 }
 
 }  // namespace
+
+std::vector<double> winograd_weight_transform(int m) {
+    if (m == 2) return std::vector<double>(kG2, kG2 + 4 * 3);
+    if (m == 4) return std::vector<double>(kG4, kG4 + 6 * 3);
+    throw SpecError("algorithm: Winograd F(" + std::to_string(m) + ",3) is not implemented");
+}
 
 Algorithm build_winograd(const LayerSpec &spec) {
     Algorithm a;

@@ -45,7 +45,8 @@ struct CheckOptions {
     bool verbose = false;
 };
 
-// Each returns the process exit status: 0 success, 1 a check failed, 2 bad input.
+// Each returns the process exit status: 0 success, 1 a check failed. Bad input throws SpecError
+// (exit 2), a failed external tool ToolError (exit 3, process.h).
 int cmd_info(const InfoOptions &o);
 int cmd_generate(const GenerateCliOptions &o);
 int cmd_run(const RunOptions &o);

@@ -5,6 +5,7 @@
 
 #include "generator/algorithms/algorithm.h"
 #include "generator/driver/manifest.h"
+#include "generator/driver/process.h"
 
 #include <algorithm>
 #include <chrono>
@@ -88,7 +89,8 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
 // Compiles kernels in child processes, `jobs` at a time. Each child starts with Halide's global
 // name counters untouched, so a kernel's files never depend on what else was compiled (the
 // second Func "output" of a process would be renamed), and a crash in one cannot take the tool
-// down. A child reports "S" on success, or "E<message>" (bad input) / "I<message>".
+// down. A child reports "S" on success, or "E<message>" (bad input, SpecError) / "I<message>"
+// (an internal error); a child that dies without a report is a ToolError.
 void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &todo, const fs::path &scratch,
                  const GenerateOptions &o) {
     struct Child {
@@ -98,7 +100,7 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
         std::chrono::steady_clock::time_point start;
     };
     std::vector<Child> running;
-    std::string bad_input, internal;
+    std::string bad_input, internal, died;
     auto reap = [&](Child c) {
         std::string msg;
         char buf[4096];
@@ -114,9 +116,13 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
                           << to_text(rec.schedule.choice) << ", " << int(rec.compile_seconds * 1000) << " ms)\n";
         } else if (!msg.empty() && msg[0] == 'E') {
             if (bad_input.empty()) bad_input = msg.substr(1);
-        } else if (internal.empty()) {
-            internal = "compiling " + rec.key + " failed: " +
-                       (msg.size() > 1 ? msg.substr(1) : "the compiler process died (status " + std::to_string(status) + ")");
+        } else if (msg.size() > 1) {
+            if (internal.empty()) internal = "compiling " + rec.key + " failed: " + msg.substr(1);
+        } else if (died.empty()) {
+            ProcessResult r;
+            r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+            died = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
         }
     };
     const size_t jobs = size_t(std::max(1, o.jobs));
@@ -125,7 +131,7 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
             reap(running.front());
             running.erase(running.begin());
         }
-        if (!bad_input.empty() || !internal.empty()) break;
+        if (!bad_input.empty() || !internal.empty() || !died.empty()) break;
         int fds[2];
         if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
         std::cout.flush();
@@ -156,6 +162,7 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
     }
     for (const Child &c : running) reap(c);
     if (!bad_input.empty()) throw SpecError(bad_input);
+    if (!died.empty()) throw ToolError(died);
     if (!internal.empty()) throw std::runtime_error(internal);
 }
 

@@ -3,10 +3,13 @@
 
 #include "generator/spec/layer_spec.h"
 #include "generator/driver/manifest.h"
+#include "generator/driver/process.h"
+#include "generator/harness/runtime_bridge.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
 #include <filesystem>
+#include <sstream>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -17,24 +20,20 @@ struct LoadedBundle::Entry {
     std::string key, target;
     std::vector<std::string> names, layouts;  // storage for args[i].name / .layout
     std::vector<convgen_arg_info> args;
+    std::vector<double> weight_transform;  // storage for kernel.weight_transform
     convgen_kernel kernel{};
 };
 
 namespace {
 
-std::string quote(const std::string &s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return q + "'";
-}
-
-int enum_index(const std::string &value, std::initializer_list<const char *> names) {
-    int i = 0;
-    for (const char *n : names) {
-        if (value == n) return i;
-        i++;
-    }
-    throw SpecError("manifest: unknown value '" + value + "'");
+// $CC split at blanks (e.g. "ccache gcc"), else cc.
+std::vector<std::string> c_compiler() {
+    const char *cc = std::getenv("CC");
+    std::vector<std::string> words;
+    std::istringstream in(cc ? cc : "");
+    for (std::string w; in >> w;) words.push_back(w);
+    if (words.empty()) words.push_back("cc");
+    return words;
 }
 
 }  // namespace
@@ -46,14 +45,15 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
     // Relink when the bundle is newer than the shared object (or it does not exist yet).
     std::error_code ec;
     if (!fs::exists(so) || fs::last_write_time(so, ec) < fs::last_write_time(lib, ec)) {
-        const char *cc = std::getenv("CC");
         const std::string tmp = so.string() + ".tmp." + std::to_string(getpid());
-        const std::string cmd = std::string(cc && *cc ? cc : "cc") + " -shared -Wl,-Bsymbolic -o " + quote(tmp) +
-                                " -Wl,--whole-archive " + quote(lib.string()) +
-                                " -Wl,--no-whole-archive -lpthread -ldl -lm 2>&1";
-        if (std::system(cmd.c_str()) != 0) {
+        std::vector<std::string> cmd = c_compiler();
+        for (const char *arg : {"-shared", "-Wl,-Bsymbolic", "-o"}) cmd.push_back(arg);
+        cmd.insert(cmd.end(), {tmp, "-Wl,--whole-archive", lib.string(), "-Wl,--no-whole-archive", "-lpthread",
+                               "-ldl", "-lm"});
+        const ProcessResult r = run_process(cmd);
+        if (!r.ok()) {
             fs::remove(tmp, ec);
-            throw SpecError("loader: linking " + lib.string() + " failed: " + cmd);
+            throw ToolError(tool_failure(cmd, r, "linking the kernels into a shared object ($CC)"));
         }
         fs::rename(tmp, so);
     }
@@ -82,15 +82,16 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         }
         const auto &l = k["layer"];
         convgen_layer &L = e->kernel.layer;
-        L.kind = convgen_kind(enum_index(l["kind"], {"conv", "pointwise", "depthwise", "dwsep"}));
+        L.kind = convgen_kind(kind_named(l["kind"]));
         L.n = l["n"], L.c = l["c"], L.h = l["h"], L.w = l["w"], L.cout = l["cout"], L.kh = l["kh"], L.kw = l["kw"];
         L.sh = l["sh"], L.sw = l["sw"], L.pad_t = l["pad"][0], L.pad_l = l["pad"][1], L.pad_b = l["pad"][2];
         L.pad_r = l["pad"][3], L.dh = l["dh"], L.dw = l["dw"], L.groups = l["groups"], L.multiplier = l["multiplier"];
         L.bias = l["bias"].get<bool>();
-        L.act = convgen_act(enum_index(l["act"], {"none", "relu", "relu6"}));
-        const int dw_act = enum_index(l.value("dw_act", l["act"].get<std::string>()), {"none", "relu", "relu6"});
-        L.dw_act = dw_act == int(L.act) ? CONVGEN_DW_ACT_SAME : convgen_dw_act(dw_act + 1);
-        L.layout = convgen_layout(enum_index(l["layout"], {"nchw", "nhwc"}));
+        L.act = convgen_act(act_named(l["act"]));
+        // dwsep's depthwise-stage activation, when the manifest names one other than act.
+        const Act dw_act = act_named(l.value("dw_act", l["act"].get<std::string>()));
+        L.dw_act = int(dw_act) == int(L.act) ? CONVGEN_DW_ACT_SAME : convgen_dw_act(int(dw_act) + 1);
+        L.layout = convgen_layout(layout_named(l["layout"]));
         L.algo = l.value("algo", 0);
         e->kernel.key = e->key.c_str();
         e->kernel.target = e->target.c_str();
@@ -100,6 +101,10 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         e->kernel.set_error_handler = set_handler;
         e->kernel.copy_to_host = copy_to_host;
         e->kernel.device_free = device_free;
+        if (k.contains("weight_transform")) {
+            e->weight_transform = k["weight_transform"].get<std::vector<double>>();
+            e->kernel.weight_transform = e->weight_transform.data();
+        }
         if (!e->kernel.argv_fn) throw SpecError("loader: " + so.string() + " has no symbol " + e->key + "_argv");
         entries_.push_back(std::move(e));
     }

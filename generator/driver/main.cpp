@@ -1,6 +1,9 @@
 // convgen: the command-line tool. Parses arguments (CLI11) into the options of commands.h.
-// Exit status: 0 success, 1 a check failed or an internal error, 2 bad input (one line on stderr).
+// Exit status: 0 success, 1 a check failed or an internal error, 2 bad input (one line on stderr),
+// 3 an external tool failed (the C compiler, the aarch64 toolchain, qemu; or a kernel's compile
+// process died): the message names the command and how it ended.
 #include "generator/driver/commands.h"
+#include "generator/driver/process.h"
 #include "generator/spec/layer_spec.h"
 
 #include <CLI/CLI.hpp>
@@ -91,6 +94,9 @@ int main(int argc, char **argv) {
     } catch (const convgen::SpecError &e) {
         std::cerr << "convgen: error: " << e.what() << "\n";
         return 2;
+    } catch (const convgen::ToolError &e) {
+        std::cerr << "convgen: tool error: " << e.what() << "\n";
+        return 3;
     } catch (const std::exception &e) {
         std::cerr << "convgen: internal error: " << e.what() << "\n";
         return 1;

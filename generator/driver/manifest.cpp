@@ -1,7 +1,10 @@
 // manifest.json and convgen_registry.c (see manifest.h).
 #include "generator/driver/manifest.h"
 
+#include "generator/algorithms/algorithm.h"
+
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #ifndef CONVGEN_VERSION
@@ -27,20 +30,32 @@ nlohmann::json layer_json(const LayerSpec &s) {
             {"algo", s.algo == Algo::Winograd ? 1 : 0}};
 }
 
-const char *c_enum(Kind k) {
-    static const char *names[] = {"CONVGEN_KIND_CONV", "CONVGEN_KIND_POINTWISE", "CONVGEN_KIND_DEPTHWISE",
-                                  "CONVGEN_KIND_DWSEP"};
-    return names[int(k)];
+// A Winograd kernel's weight transform G (winograd.cpp), which the runtime packs the weights
+// with; empty for other kernels.
+std::vector<double> weight_transform(const LayerSpec &s) {
+    return s.algo == Algo::Winograd ? winograd_weight_transform(winograd_tile(s)) : std::vector<double>{};
 }
-const char *c_enum(Act a) {
-    static const char *names[] = {"CONVGEN_ACT_NONE", "CONVGEN_ACT_RELU", "CONVGEN_ACT_RELU6"};
-    return names[int(a)];
+
+// The C enumerators of convgen.h, from the same lists as the C++ enums (layer_enums.h).
+#define CONVGEN_X(c, cpp, name) #c,
+std::string c_enum(Kind k) {
+    static const char *names[] = {CONVGEN_KIND_LIST(CONVGEN_X)};
+    return std::string("CONVGEN_KIND_") + names[int(k)];
 }
-const char *c_dw_act(const LayerSpec &s) {
-    static const char *names[] = {"CONVGEN_DW_ACT_NONE", "CONVGEN_DW_ACT_RELU", "CONVGEN_DW_ACT_RELU6"};
-    return s.dw_act ? names[int(*s.dw_act)] : "CONVGEN_DW_ACT_SAME";
+std::string c_enum(Act a) {
+    static const char *names[] = {CONVGEN_ACT_LIST(CONVGEN_X)};
+    return std::string("CONVGEN_ACT_") + names[int(a)];
 }
-const char *c_enum(Layout l) { return l == Layout::NCHW ? "CONVGEN_LAYOUT_NCHW" : "CONVGEN_LAYOUT_NHWC"; }
+std::string c_enum(Layout l) {
+    static const char *names[] = {CONVGEN_ACTIVATION_LAYOUT_LIST(CONVGEN_X)};
+    return std::string("CONVGEN_LAYOUT_") + names[int(l)];
+}
+// dwsep's depthwise-stage activation (convgen.h convgen_dw_act): SAME unless the layer has its own.
+std::string c_dw_act(const LayerSpec &s) {
+    static const char *names[] = {CONVGEN_ACT_LIST(CONVGEN_X)};
+    return s.dw_act ? std::string("CONVGEN_DW_ACT_") + names[int(*s.dw_act)] : "CONVGEN_DW_ACT_SAME";
+}
+#undef CONVGEN_X
 
 }  // namespace
 
@@ -72,6 +87,7 @@ nlohmann::json manifest_json(const GenerateResult &r, const GenerateOptions &o) 
                            {"bytes", c.bytes},
                            {"params", c.params},
                            {"fingerprint", k.fingerprint}});
+        if (k.spec.algo == Algo::Winograd) kernels.back()["weight_transform"] = weight_transform(k.spec);
     }
     nlohmann::json runtimes = nlohmann::json::array();
     for (const auto &[target, file] : r.runtimes) runtimes.push_back({{"target", target}, {"object", file}});
@@ -118,6 +134,12 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
             c << "}},\n";
         }
         c << "};\n";
+        const std::vector<double> g = weight_transform(k.spec);
+        if (!g.empty()) {
+            c << "static const double " << k.key << "_weight_transform[] = {" << std::setprecision(17);
+            for (size_t i = 0; i < g.size(); i++) c << (i ? ", " : "") << g[i];
+            c << "};\n";
+        }
     }
     c << "\nstatic const convgen_kernel kernels[] = {\n";
     for (const KernelRecord &k : r.kernels) {
@@ -130,7 +152,8 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
           << (s.algo == Algo::Winograd ? 1 : 0) << ", " << c_dw_act(s) << "},\n"
           << "     " << kernel_args(s).size() << ", " << k.key << "_args, " << k.key << "_argv, halide_set_error_handler,\n"
           << "     halide_copy_to_host, halide_device_free, "
-          << (k.target.target.has_feature(Halide::Target::CUDA) ? "&cuda_runtime" : "NULL") << "},\n";
+          << (k.target.target.has_feature(Halide::Target::CUDA) ? "&cuda_runtime" : "NULL") << ", "
+          << (k.spec.algo == Algo::Winograd ? k.key + "_weight_transform" : std::string("NULL")) << "},\n";
     }
     c << "};\n\n"
       << "void convgen_register_" << o.bundle << "(void) {\n"

@@ -14,6 +14,7 @@
 #include "generator/driver/qemu_runner.h"
 
 #include "generator/driver/compile.h"
+#include "generator/driver/process.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +22,7 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
-#include <sys/wait.h>
+#include <vector>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -29,85 +30,6 @@ namespace fs = std::filesystem;
 namespace convgen {
 
 namespace {
-
-// The runner's main: plain C against the runtime's public API and the generated registry.
-const char *const kRunnerMain = R"C(/* convgen's aarch64 runner (written by generator/qemu_runner.cpp). */
-#include <convgen/convgen.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-enum { MAX_PARAMS = 32 };
-
-static int read_tensor(FILE *spec, char *file, convgen_tensor *t) {
-    memset(t, 0, sizeof *t);
-    if (fscanf(spec, "%1023s %d", file, &t->ndim) != 2 || t->ndim < 0 || t->ndim > CONVGEN_MAX_DIMS) return 0;
-    long long count = 1;
-    for (int i = 0; i < t->ndim; i++) {
-        long long d;
-        if (fscanf(spec, "%lld", &d) != 1) return 0;
-        t->dims[i] = d;
-        count *= d;
-    }
-    t->dtype = CONVGEN_F32;
-    t->layout = t->ndim == 4 ? CONVGEN_LAYOUT_OIHW : CONVGEN_LAYOUT_X;
-    t->data = calloc((size_t)(count > 0 ? count : 1), sizeof(float));
-    return t->data != NULL;
-}
-
-static int load(const char *file, convgen_tensor *t, int write) {
-    size_t count = 1;
-    for (int i = 0; i < t->ndim; i++) count *= (size_t)t->dims[i];
-    FILE *f = fopen(file, write ? "wb" : "rb");
-    if (!f) return 0;
-    size_t done = write ? fwrite(t->data, sizeof(float), count, f) : fread(t->data, sizeof(float), count, f);
-    return (fclose(f) == 0) & (done == count);
-}
-
-int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: %s SPEC\n", argv[0]); return 1; }
-    FILE *spec = fopen(argv[1], "r");
-    if (!spec) { perror(argv[1]); return 1; }
-    char word[64], key[1024], file[1024], out_file[1024] = "";
-    char names[MAX_PARAMS][256];
-    float eps = 1e-5f;
-    convgen_tensor input, output;
-    convgen_named_tensor params[MAX_PARAMS];
-    int nparams = 0, ok = 1;
-    while (ok && fscanf(spec, "%63s", word) == 1) {
-        if (!strcmp(word, "key")) ok = fscanf(spec, "%1023s", key) == 1;
-        else if (!strcmp(word, "eps")) ok = fscanf(spec, "%f", &eps) == 1;
-        else if (!strcmp(word, "input")) ok = read_tensor(spec, file, &input) && load(file, &input, 0);
-        else if (!strcmp(word, "output")) ok = read_tensor(spec, out_file, &output);
-        else if (!strcmp(word, "param") && nparams < MAX_PARAMS) {
-            ok = fscanf(spec, "%255s", names[nparams]) == 1 && read_tensor(spec, file, &params[nparams].tensor) &&
-                 load(file, &params[nparams].tensor, 0);
-            params[nparams].name = names[nparams];
-            nparams++;
-        } else ok = 0;
-    }
-    fclose(spec);
-    if (!ok || !out_file[0]) { fprintf(stderr, "runner: bad spec or data file near '%s'\n", word); return 1; }
-
-    const convgen_kernel *k = convgen_find_kernel(key);
-    convgen_params *p = NULL;
-    convgen_status st = k ? convgen_prepare_params(k, params, nparams, eps, &p) : CONVGEN_ERROR_NOT_FOUND;
-    if (st == CONVGEN_OK) {
-        input.layout = output.layout = k->layer.layout;
-        st = convgen_run(k, p, &input, &output);
-        convgen_params_free(p);
-    }
-    if (st != CONVGEN_OK) { fprintf(stderr, "%s\n", convgen_last_error()); return 2; }
-    if (!load(out_file, &output, 1)) { perror(out_file); return 1; }
-    return 0;
-}
-)C";
-
-std::string quote(const std::string &s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return q + "'";
-}
 
 std::string env_or(const char *name, const std::string &fallback) {
     const char *v = std::getenv(name);
@@ -129,50 +51,60 @@ std::string need_tool(const char *env, const std::string &name, const char *pack
     const std::string tool = env_or(env, name);
     const std::string path = find_tool(tool);
     if (path.empty())
-        throw SpecError("run: " + tool + " not found (needed to run ARM kernels here; install the Debian package " +
+        throw ToolError("run: " + tool + " not found (needed to run ARM kernels here; install the Debian package " +
                         package + ", or set " + env + ")");
     return path;
 }
 
-#ifndef CONVGEN_RUNTIME_SOURCE_DIR
-#define CONVGEN_RUNTIME_SOURCE_DIR ""
+#ifndef CONVGEN_AARCH64_BUILD_PREFIX
+#define CONVGEN_AARCH64_BUILD_PREFIX ""
 #endif
-#ifndef CONVGEN_HALIDE_INCLUDE_DIR
-#define CONVGEN_HALIDE_INCLUDE_DIR ""
+#ifndef CONVGEN_INSTALL_LIBDIR
+#define CONVGEN_INSTALL_LIBDIR "lib"
 #endif
 
-// Runs `cmd` with its output in `log`; throws SpecError with the command and the log on failure.
-void run_or_throw(const std::string &cmd, const fs::path &log, const std::string &what) {
-    if (std::system((cmd + " >" + quote(log.string()) + " 2>&1").c_str()) == 0) return;
-    std::ifstream f(log);
-    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (text.size() > 2000) text = text.substr(0, 2000) + "...";
-    throw SpecError("run: " + what + " failed: " + cmd + "\n" + text);
+// The prefix of the aarch64 runtime and runner built with convgen (cmake/convgen_aarch64.cmake):
+// $CONVGEN_AARCH64_PREFIX when set, else beside an installed convgen (<bin>/../<libdir>/convgen/aarch64),
+// else the build tree's.
+fs::path aarch64_prefix() {
+    std::vector<fs::path> candidates;
+    if (const char *env = std::getenv("CONVGEN_AARCH64_PREFIX"); env && *env) {
+        candidates.push_back(env);
+    } else {
+        std::error_code ec;
+        const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+        if (!ec) candidates.push_back(self.parent_path().parent_path() / CONVGEN_INSTALL_LIBDIR / "convgen" / "aarch64");
+        candidates.push_back(CONVGEN_AARCH64_BUILD_PREFIX);
+    }
+    std::string tried;
+    for (const fs::path &p : candidates) {
+        if (p.empty()) continue;
+        if (fs::exists(p / "lib" / "libconvgen_runtime.a") && fs::exists(p / "lib" / "libconvgen_arm_runner.a") &&
+            fs::exists(p / "include" / "convgen" / "convgen.h"))
+            return p;
+        tried += (tried.empty() ? "" : ", ") + p.string();
+    }
+    throw ToolError("run: the aarch64 runtime (lib/libconvgen_runtime.a, lib/libconvgen_arm_runner.a) is in none of " +
+                    tried + " (build convgen where aarch64-linux-gnu-gcc is installed, or set CONVGEN_AARCH64_PREFIX)");
 }
 
-// Builds DIR/runner_aarch64 unless it is newer than the bundle.
+// Links DIR/runner_aarch64 unless it is newer than the bundle and the aarch64 libraries: the
+// prebuilt runner main and runtime, the kernel's bundle and its registry (the one file compiled).
 fs::path build_runner(const fs::path &dir, const std::string &cc) {
-    const fs::path exe = dir / "runner_aarch64", lib = dir / "libconvgen_kernels.a";
+    const fs::path exe = dir / "runner_aarch64", bundle = dir / "libconvgen_kernels.a";
+    const fs::path prefix = aarch64_prefix();
+    const fs::path runtime = prefix / "lib" / "libconvgen_runtime.a", runner = prefix / "lib" / "libconvgen_arm_runner.a";
     std::error_code ec;
-    if (fs::exists(exe) && fs::last_write_time(lib, ec) <= fs::last_write_time(exe, ec)) return exe;
-
-    const fs::path rt = env_or("CONVGEN_RUNTIME_SRC", CONVGEN_RUNTIME_SOURCE_DIR);
-    const fs::path halide_inc = env_or("CONVGEN_HALIDE_INCLUDE", CONVGEN_HALIDE_INCLUDE_DIR);
-    if (rt.empty() || !fs::exists(rt / "include" / "convgen" / "convgen.h") || !fs::is_directory(rt / "src"))
-        throw SpecError("run: the convgen runtime sources are not at '" + rt.string() +
-                        "' (set CONVGEN_RUNTIME_SRC to the runtime/ folder of convgen's source tree)");
-    if (!fs::exists(halide_inc / "HalideRuntime.h"))
-        throw SpecError("run: HalideRuntime.h is not in '" + halide_inc.string() +
-                        "' (set CONVGEN_HALIDE_INCLUDE to the include folder of Halide)");
-    std::ofstream(dir / "runner_main.c") << kRunnerMain;
-
-    std::string cmd = quote(cc) + " -std=c11 -O2 -static -o " + quote(exe.string() + ".tmp") + " -I" +
-                      quote((rt / "include").string()) + " -I" + quote(halide_inc.string()) + " " +
-                      quote((dir / "runner_main.c").string()) + " " + quote((dir / "convgen_registry.c").string());
-    for (const auto &e : fs::directory_iterator(rt / "src"))
-        if (e.path().extension() == ".c") cmd += " " + quote(e.path().string());
-    cmd += " " + quote(lib.string()) + " -lpthread -lm -ldl";
-    run_or_throw(cmd, dir / "runner_build.log", "linking the aarch64 runner");
+    if (fs::exists(exe)) {
+        const auto built = fs::last_write_time(exe, ec);
+        if (fs::last_write_time(bundle, ec) <= built && fs::last_write_time(runtime, ec) <= built &&
+            fs::last_write_time(runner, ec) <= built)
+            return exe;
+    }
+    check_process({cc, "-std=c11", "-O2", "-static", "-o", exe.string() + ".tmp", "-I" + (prefix / "include").string(),
+                   (dir / "convgen_registry.c").string(), "-Wl,--start-group", runner.string(), bundle.string(),
+                   runtime.string(), "-Wl,--end-group", "-lpthread", "-lm", "-ldl"},
+                  "run: linking the aarch64 runner");
     fs::rename(exe.string() + ".tmp", exe);
     return exe;
 }
@@ -238,18 +170,14 @@ Tensor run_under_qemu(const LayerSpec &spec, const ResolvedTarget &target, const
     std::ofstream(x.path / "spec.txt") << s.str();
 
     const std::string sysroot = env_or("CONVGEN_QEMU_LD_PREFIX", "/usr/aarch64-linux-gnu");
-    const std::string cmd = quote(qemu) + " -L " + quote(sysroot) + " " + quote(exe.string()) + " " +
-                            quote((x.path / "spec.txt").string());
-    std::fprintf(stderr, "running under qemu-aarch64: %s\n", cmd.c_str());
-    const fs::path log = x.path / "runner.log";
-    const int rc = std::system((cmd + " 2>" + quote(log.string())).c_str());
-    if (rc != 0) {
-        std::ifstream f(log);
-        std::string first;
-        std::getline(f, first);
+    const std::vector<std::string> cmd = {qemu, "-L", sysroot, exe.string(), (x.path / "spec.txt").string()};
+    std::fprintf(stderr, "running under qemu-aarch64: %s\n", command_line(cmd).c_str());
+    const ProcessResult r = run_process(cmd);
+    if (!r.ok()) {
         // Exit 2: a convgen call refused the data (e.g. a parameter's shape): bad input.
-        if (WIFEXITED(rc) && WEXITSTATUS(rc) == 2) throw SpecError("run: " + first);
-        throw SpecError("run: the aarch64 runner failed (status " + std::to_string(rc) + "): " + first);
+        if (r.spawn_errno == 0 && r.signal == 0 && r.exit_code == 2)
+            throw SpecError("run: " + r.output.substr(0, r.output.find('\n')));
+        throw ToolError(tool_failure(cmd, r, "run: the aarch64 runner"));
     }
     int64_t count = 1;
     for (int64_t d : out.shape) count *= d;

@@ -57,9 +57,9 @@ std::pair<int, int> to_pair(const std::string &key, const std::string &value) {
     fail("layer: " + key + "='" + value + "' must be N or N:M");
 }
 
-const char *kKinds[] = {"conv", "pointwise", "depthwise", "dwsep"};
-const char *kActs[] = {"none", "relu", "relu6"};
-const char *kLayouts[] = {"nchw", "nhwc"};
+const char *kKinds[] = {CONVGEN_KIND_LIST(CONVGEN_ENUM_NAME)};
+const char *kActs[] = {CONVGEN_ACT_LIST(CONVGEN_ENUM_NAME)};
+const char *kLayouts[] = {CONVGEN_ACTIVATION_LAYOUT_LIST(CONVGEN_ENUM_NAME)};
 const char *kAlgos[] = {"auto", "direct", "winograd"};
 
 template <typename E, size_t N>

@@ -10,6 +10,8 @@
 // Every function here is pure C++ (no Halide), so the runtime, the tests and the CLI share it.
 #pragma once
 
+#include "runtime/include/convgen/layer_enums.h"
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -18,10 +20,11 @@
 
 namespace convgen {
 
-// The table of kinds. Adding a kind: a row here, an algorithm file, a schedule per target.
-enum class Kind { Conv, Pointwise, Depthwise, Dwsep };
-enum class Act { None, Relu, Relu6 };
-enum class Layout { NCHW, NHWC };
+// The kinds, activations and layouts are listed once, for this and the C runtime, in
+// runtime/include/convgen/layer_enums.h: Kind::Conv == CONVGEN_KIND_CONV and so on.
+enum class Kind { CONVGEN_KIND_LIST(CONVGEN_ENUM_CPP) };
+enum class Act { CONVGEN_ACT_LIST(CONVGEN_ENUM_CPP) };
+enum class Layout { CONVGEN_ACTIVATION_LAYOUT_LIST(CONVGEN_ENUM_CPP) };
 // How a conv is computed. Auto is resolved per target by specialize() (generator/compile.h, rule
 // in schedules/select.cpp choose_algorithm); keys and kernel arguments need a resolved spec.
 enum class Algo { Auto, Direct, Winograd };

@@ -33,6 +33,7 @@ typedef struct stage {
     int dw_mult;                    /* > 0: a depthwise weight, whose HWIO form is (kh, kw, o/m, m) */
     int64_t o, i, kh, kw;           /* the logical weight w(o, i, y, x) */
     const char *packed_w, *packed_layout, *packed_b; /* kernel arg names and layout; packed_b may be NULL */
+    const double *wino_g;           /* Winograd: the kernel's weight transform G ((m + 2) x 3) */
 } stage;
 
 typedef struct spec {
@@ -49,16 +50,6 @@ typedef struct packed {
     int ndim;
     int64_t shape[4];
 } packed;
-
-/* Winograd F(m, 3) weight transform rows G (alpha x 3, alpha = m + 2), by output tile m; the
- * generator's algorithm (generator/algorithms/winograd.cpp) holds the matching B^T and A^T. */
-static const double k_wino2_g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-static const double k_wino4_g[6][3] = {{1, 0, 0},
-                                       {-1.0 / 3, 1.0 / 3, -1.0 / 3},
-                                       {1.0 / 3, 1.0 / 3, 1.0 / 3},
-                                       {-16.0 / 15, -8.0 / 15, -4.0 / 15},
-                                       {1.0 / 15, -2.0 / 15, 4.0 / 15},
-                                       {0, 0, 1}};
 
 /* m of a "WINO<m>x3" layout this runtime packs, else 0. */
 static int winograd_tile(const char *layout) {
@@ -113,9 +104,17 @@ static int layer_stages(const convgen_kernel *k, stage st[2], convgen_status *er
             return 0;
         }
         st[0] = (stage){"weight", b, NULL, 0, l->cout, l->c / l->groups, l->kh, l->kw, "weight", "HWIO", b};
-        /* A Winograd kernel says so in its weight arg's layout ("WINO2x3"): pack U = G g G^T. */
+        /* A Winograd kernel says so in its weight arg's layout ("WINO2x3"): pack U = G g G^T with
+         * the G it carries (the generator's, generator/algorithms/winograd.cpp). */
         const char *wl = arg_layout(k, "weight");
-        if (wl && winograd_tile(wl) > 0) st[0].packed_layout = wl;
+        if (wl && winograd_tile(wl) > 0) {
+            if (k->weight_transform == NULL) {
+                set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has a %s weight but no weight transform",
+                          k->key, wl);
+                return 0;
+            }
+            st[0].packed_layout = wl, st[0].wino_g = k->weight_transform;
+        }
         if (strcmp(st[0].packed_layout, "HWIO") != 0 && (l->kh != 3 || l->kw != 3 || l->groups != 1)) {
             set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": kernel %s has a %s weight for kernel %dx%d groups %d",
                       k->key, st[0].packed_layout, l->kh, l->kw, l->groups);
@@ -273,8 +272,8 @@ static void pack_weight(const stage *g, const convgen_tensor *t, const double *s
 /* Packs the Winograd weight U[i][j][ci][o] = sum_{y,x} G[i][y] w(o, ci, y, x) G[j][x] * scale[o]
  * (layout "WINO<m>x3", [alpha][alpha][i][o]) for a 3x3 stage, in double, rounded once to f32. */
 static void pack_winograd(const stage *g, const convgen_tensor *t, const double *scale, float *out) {
-    const int m = winograd_tile(g->packed_layout), alpha = m + 2;
-    const double(*G)[3] = m == 2 ? k_wino2_g : k_wino4_g;
+    const int alpha = winograd_tile(g->packed_layout) + 2;
+    const double *G = g->wino_g; /* alpha rows of 3 */
     int64_t st[4];
     strides_of(t, st);
     const float *w = t->data;
@@ -288,7 +287,7 @@ static void pack_winograd(const stage *g, const convgen_tensor *t, const double 
                         for (int x = 0; x < 3; x++) {
                             int64_t off = oihw ? o * st[0] + ci * st[1] + y * st[2] + x * st[3]
                                                : y * st[0] + x * st[1] + ci * st[2] + o * st[3];
-                            u += G[i][y] * (double)w[off] * G[j][x];
+                            u += G[i * 3 + y] * (double)w[off] * G[j * 3 + x];
                         }
                     *out++ = (float)(u * scale[o]);
                 }

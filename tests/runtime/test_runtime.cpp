@@ -350,6 +350,12 @@ Tensor winograd_filters(convgen_layout layout) {
     return w;
 }
 
+// The weight transforms G of F(2,3) and F(4,3) a generated Winograd kernel carries
+// (convgen_kernel.weight_transform; the generator's are in generator/algorithms/winograd.cpp).
+const double kTestG2[4 * 3] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
+const double kTestG4[6 * 3] = {1,        0,       0,        -1.0 / 3,   1.0 / 3,   -1.0 / 3,  1.0 / 3,  1.0 / 3, 1.0 / 3,
+                               -16. / 15, -8. / 15, -4. / 15, 1.0 / 15, -2.0 / 15, 4.0 / 15, 0,        0,       1};
+
 // A Winograd kernel (weight arg layout "WINO2x3", [4][4][c][cout]) gets U = G g G^T. By hand,
 // with G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]: an all-ones filter has G g G^T = u u^T with
 // u = G (1,1,1) = (1, 1.5, .5, 1); twice the centre tap gives 2 v v^T with v = G (0,1,0) =
@@ -359,6 +365,7 @@ TEST_P(Packing, WinogradWeights) {
     l.algo = 1;
     FakeKernel fk("pack_winograd", l, capture_fn<3>);
     fk.args[1] = arg("weight", "WINO2x3", {4, 4, 1, 2});
+    fk.k.weight_transform = kTestG2;
     Tensor w = winograd_filters(GetParam());
     auto got = pack_through(fk, named({{"weight", &w}}));
     ASSERT_EQ(got.size(), 1u);
@@ -377,6 +384,7 @@ TEST_P(Packing, Winograd4Weights) {
     l.algo = 1;
     FakeKernel fk("pack_winograd4", l, capture_fn<3>);
     fk.args[1] = arg("weight", "WINO4x3", {6, 6, 1, 2});
+    fk.k.weight_transform = kTestG4;
     Tensor w = winograd_filters(GetParam());
     auto got = pack_through(fk, named({{"weight", &w}}));
     ASSERT_EQ(got.size(), 1u);
@@ -387,6 +395,20 @@ TEST_P(Packing, Winograd4Weights) {
             EXPECT_FLOAT_EQ(got[0][(i * 6 + j) * 2], float(u[i] * u[j])) << i << "," << j;
             EXPECT_FLOAT_EQ(got[0][(i * 6 + j) * 2 + 1], float(2 * v[i] * v[j])) << i << "," << j;
         }
+}
+
+// The runtime keeps no Winograd matrices of its own: a Winograd kernel without its transform is refused.
+TEST_P(Packing, WinogradWithoutTransformIsRefused) {
+    auto l = make_layer(CONVGEN_KIND_CONV, 1, 4, 4, 2, 3, 0);
+    l.algo = 1;
+    FakeKernel fk("pack_winograd_no_g", l, capture_fn<3>);
+    fk.args[1] = arg("weight", "WINO2x3", {4, 4, 1, 2});
+    Tensor w = winograd_filters(GetParam());
+    const auto ts = named({{"weight", &w}});
+    convgen_params *p = nullptr;
+    EXPECT_EQ(convgen_prepare_params(&fk.k, ts.data(), int(ts.size()), 1e-5f, &p), CONVGEN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(p, nullptr);
+    EXPECT_ERROR_HAS("kernel pack_winograd_no_g has a WINO2x3 weight but no weight transform");
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, Packing, ::testing::Values(CONVGEN_LAYOUT_OIHW, CONVGEN_LAYOUT_HWIO),

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layer_enums.h" /* beside this header */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -48,8 +50,9 @@ typedef enum convgen_dtype { CONVGEN_F32 = 0 } convgen_dtype;
 /* Layouts name dims outermost first. Activations: NCHW, NHWC. Framework weights: OIHW
  * (PyTorch; depthwise (C*m,1,kh,kw)), HWIO (TensorFlow; depthwise (kh,kw,C,m)). Vectors: X. */
 typedef enum convgen_layout {
-    CONVGEN_LAYOUT_NCHW = 0,
-    CONVGEN_LAYOUT_NHWC = 1,
+#define CONVGEN_X(c, cpp, name) CONVGEN_LAYOUT_##c,
+    CONVGEN_ACTIVATION_LAYOUT_LIST(CONVGEN_X) /* NCHW = 0, NHWC = 1 (layer_enums.h) */
+#undef CONVGEN_X
     CONVGEN_LAYOUT_OIHW = 2,
     CONVGEN_LAYOUT_HWIO = 3,
     CONVGEN_LAYOUT_X = 4,
@@ -82,21 +85,27 @@ typedef struct convgen_named_tensor {
     convgen_tensor tensor;
 } convgen_named_tensor;
 
-/* The layer a kernel was generated for (values of generator/layer_spec.h's enums). */
+/* The layer a kernel was generated for. Kinds and activations come from convgen/layer_enums.h
+ * (CONVGEN_KIND_CONV = 0, POINTWISE, DEPTHWISE, DWSEP; CONVGEN_ACT_NONE = 0, RELU, RELU6), as do
+ * generator/spec/layer_spec.h's enums, so the values agree by construction. */
 typedef enum convgen_kind {
-    CONVGEN_KIND_CONV = 0,
-    CONVGEN_KIND_POINTWISE = 1,
-    CONVGEN_KIND_DEPTHWISE = 2,
-    CONVGEN_KIND_DWSEP = 3,
+#define CONVGEN_X(c, cpp, name) CONVGEN_KIND_##c,
+    CONVGEN_KIND_LIST(CONVGEN_X)
+#undef CONVGEN_X
 } convgen_kind;
-typedef enum convgen_act { CONVGEN_ACT_NONE = 0, CONVGEN_ACT_RELU = 1, CONVGEN_ACT_RELU6 = 2 } convgen_act;
+typedef enum convgen_act {
+#define CONVGEN_X(c, cpp, name) CONVGEN_ACT_##c,
+    CONVGEN_ACT_LIST(CONVGEN_X)
+#undef CONVGEN_X
+} convgen_act;
 /* dwsep's depthwise-stage activation when it differs from `act` (the pointwise stage's; layer
- * grammar act=relu6:none). SAME (0, what a zero-initialized layer has) means `act` for both. */
+ * grammar act=relu6:none). SAME (0, what a zero-initialized layer has) means `act` for both;
+ * otherwise the CONVGEN_ACT_ value + 1. */
 typedef enum convgen_dw_act {
     CONVGEN_DW_ACT_SAME = 0,
-    CONVGEN_DW_ACT_NONE = 1,
-    CONVGEN_DW_ACT_RELU = 2,
-    CONVGEN_DW_ACT_RELU6 = 3,
+#define CONVGEN_X(c, cpp, name) CONVGEN_DW_ACT_##c,
+    CONVGEN_ACT_LIST(CONVGEN_X)
+#undef CONVGEN_X
 } convgen_dw_act;
 
 typedef struct convgen_layer {
@@ -141,6 +150,10 @@ typedef struct convgen_kernel {
      * runtime. Without them a CUDA kernel still runs on host tensors the old way (every call copies
      * input and parameters), but takes no CUDA tensors and cannot be recorded into a graph. */
     const struct convgen_cuda_runtime *cuda;
+    /* Winograd kernels (weight arg layout "WINO<m>x3"): the weight transform G of F(m, 3), m + 2
+     * rows of 3, row-major, as the generator's algorithm defines it; convgen_prepare_params packs
+     * U = G g G^T with it. NULL for other kernels. */
+    const double *weight_transform;
 } convgen_kernel;
 
 /* Halide's CUDA hooks (HalideRuntimeCuda.h; a CUcontext and a CUstream are void * here). */
