@@ -31,8 +31,13 @@ const char *to_string(Layout l);  // "nchw", "nhwc"
 const char *to_string(Algo a);    // "auto", "direct", "winograd"
 
 // Thrown for any invalid input; what() is one line naming the field and the value.
+// `text` with every control character (newline, tab, escape ...) written as \xNN: an error
+// message echoes values from the user's files and stays one line whatever they hold.
+std::string one_line(const std::string &text);
+
+// Bad input. The message is made one line (one_line) here, once for every thrower.
 struct SpecError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit SpecError(const std::string &message) : std::runtime_error(one_line(message)) {}
 };
 
 struct LayerSpec {

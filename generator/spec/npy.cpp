@@ -196,8 +196,10 @@ NpyHeader parse_header_dict(const std::string &text, const std::string &what) {
             p.ws();
             if (p.i < text.size() && (text[p.i] == '\'' || text[p.i] == '"'))
                 h.descr = p.str();
-            else  // a structured dtype: a list of fields
+            else if (p.i < text.size() && text[p.i] == '[')  // a structured dtype: a list of fields
                 h.descr = p.raw_value();
+            else  // numpy's literal_eval would reject a bare <f4 too
+                fail(what, "bad header: descr " + quoted(p.raw_value()) + " is not a quoted string");
             have_descr = true;
         } else if (key == "fortran_order") {
             std::string v = p.raw_value();

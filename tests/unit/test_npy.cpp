@@ -413,6 +413,9 @@ TEST(NpyErrors, BadHeader) {
     // A structured dtype (list of fields) is named as the dtype.
     EXPECT_THAT(error_of([] { parse_npy(with_header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}"), "x.npy"); }),
                 HasSubstr("x.npy: dtype '[('a', '<f4')]' is not supported"));
+    // numpy's header is a Python literal: an unquoted descr is not one (issue 15).
+    EXPECT_EQ(error_of([] { parse_npy(with_header("{'descr': <f4, 'fortran_order': False, 'shape': (1,)}", "abcd"), "x.npy"); }),
+              "x.npy: bad header: descr '<f4' is not a quoted string");
     // Big-endian float32 is a different dtype.
     EXPECT_THAT(error_of([] { parse_npy(with_header("{'descr': '>f4', 'fortran_order': False, 'shape': (1,)}", "abcd"), "x.npy"); }),
                 HasSubstr("dtype '>f4' is not supported"));
