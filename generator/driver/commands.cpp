@@ -135,11 +135,14 @@ int cmd_run(const RunOptions &o) {
     // Read the user's data before compiling, so bad files fail fast.
     Tensor input = read_npy(o.input);
     // A PyTorch state_dict also holds BatchNorm's int64 step counters: bookkeeping, not parameters.
-    auto bookkeeping = [](const std::string &name) {
+    // Only the layer's parameters, each no larger than the layer needs, are read (npy.h).
+    NpzExpect expect;
+    expect.skip = [](const std::string &name) {
         const std::string suffix = "num_batches_tracked";
         return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
-    NamedTensors params = read_npz(o.params, bookkeeping);
+    for (const auto &[name, shape] : expected_params(spec)) expect.numel[name] = Tensor{shape, {}}.numel();
+    NamedTensors params = read_npz(o.params, expect);
 
     const std::string key = kernel_key(spec, target.key);
     const std::string dir = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/" + key;
