@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(g++ make python3-venv zlib1g-dev libminizip-dev pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-              llvm-14-tools libdnnl-dev python3-matplotlib g++-aarch64-linux-gnu qemu-user)
+              llvm-14-tools clang-14 libclang-rt-14-dev libdnnl-dev python3-matplotlib g++-aarch64-linux-gnu qemu-user)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,7 +31,17 @@ std::string json_scalar(const std::string &where, const std::string &key, const 
     throw SpecError(where + ": key '" + key + "' has a " + v.type_name() + " value; expected a number or a string");
 }
 
-std::vector<LayerSpec> parse_json(const std::string &path, const std::string &text) {
+// A whole decimal number in long long range (atoi's overflow is undefined).
+bool whole_number(const std::string &text, long long &out) {
+    char *end = nullptr;
+    errno = 0;
+    out = std::strtoll(text.c_str(), &end, 10);
+    return !text.empty() && *end == '\0' && errno == 0;
+}
+
+}  // namespace
+
+std::vector<LayerSpec> parse_layers_json(const std::string &text, const std::string &path) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(text);
@@ -56,15 +66,7 @@ std::vector<LayerSpec> parse_json(const std::string &path, const std::string &te
     return layers;
 }
 
-// A whole decimal number in long long range (atoi's overflow is undefined).
-bool whole_number(const std::string &text, long long &out) {
-    char *end = nullptr;
-    errno = 0;
-    out = std::strtoll(text.c_str(), &end, 10);
-    return !text.empty() && *end == '\0' && errno == 0;
-}
-
-std::vector<LayerSpec> parse_tsv(const std::string &path, const std::string &text) {
+std::vector<LayerSpec> parse_layers_tsv(const std::string &text, const std::string &path) {
     static const char *columns[] = {"name", "kind", "n", "c", "h", "w", "cout", "k", "stride", "pad", "dilation"};
     std::vector<LayerSpec> layers;
     std::istringstream in(text);
@@ -105,8 +107,6 @@ std::vector<LayerSpec> parse_tsv(const std::string &path, const std::string &tex
     return layers;
 }
 
-}  // namespace
-
 std::vector<LayerSpec> parse_layer_file(const std::string &path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw SpecError(path + ": cannot open layer file");
@@ -114,8 +114,8 @@ std::vector<LayerSpec> parse_layer_file(const std::string &path) {
     buf << f.rdbuf();
     const std::string text = buf.str();
     size_t first = text.find_first_not_of(" \t\r\n");
-    std::vector<LayerSpec> layers = (first != std::string::npos && text[first] == '[') ? parse_json(path, text)
-                                                                                        : parse_tsv(path, text);
+    std::vector<LayerSpec> layers = (first != std::string::npos && text[first] == '[') ? parse_layers_json(text, path)
+                                                                                        : parse_layers_tsv(text, path);
     if (layers.empty()) throw SpecError(path + ": no layers in file");
     return layers;
 }

@@ -72,6 +72,10 @@ struct LayerSpec {
 // --- parsing (each validates and throws SpecError) ---
 LayerSpec parse_layer(const std::string &text);
 std::vector<LayerSpec> parse_layer_file(const std::string &path);
+// The two formats of a layer file from its text (`path` names it in messages); parse_layer_file
+// picks JSON when the first non-blank character is '['. Either may return no layers.
+std::vector<LayerSpec> parse_layers_json(const std::string &text, const std::string &path);
+std::vector<LayerSpec> parse_layers_tsv(const std::string &text, const std::string &path);
 // One JSON object's keys are the same as the text grammar's; values may be numbers or strings.
 LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::string>> &kv);
 void validate(const LayerSpec &s);

@@ -533,6 +533,8 @@ std::string serialize_npz(const NamedTensors &tensors) {
             if (kv.first.empty()) throw SpecError("npz: a tensor has an empty name");
             const std::string name = kv.first + ".npy";
             if (name.size() > 0xffff) throw SpecError("npz: tensor name " + quoted(kv.first) + " is too long");
+            if (name.find('\0') != std::string::npos)  // a zip name is a C string to minizip
+                throw SpecError("npz: tensor name " + quoted(kv.first) + " holds a NUL byte");
             std::string data;
             try {
                 data = serialize_npy(kv.second);
