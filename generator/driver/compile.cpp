@@ -62,6 +62,7 @@ struct ScratchDir {
     // A generate that was killed (SIGKILL, power loss) never ran its destructor: remove the
     // scratch folders of processes that no longer exist. A live process's folder (another
     // generate into the same folder) is kept; kill(pid, 0) fails with ESRCH only for dead ones.
+    // (Processes of another PID namespace writing into a shared folder look dead from here.)
     static void remove_stale(const fs::path &parent) {
         std::error_code ec;
         for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
