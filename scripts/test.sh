@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (scripts/setup.sh: apt packages, pinned .venv, build) and runs every
 # test with ctest: unit, runtime, numerical (every kind x layout x AVX2/AVX-512 against the
-# double reference), lit/FileCheck, and the embedding examples.
+# double reference), lit/FileCheck, the embedding examples and short fuzz runs. Then builds the
+# same tree with AddressSanitizer + UndefinedBehaviorSanitizer (CONVGEN_SANITIZE=ON) into
+# build-asan/ and runs its ctest too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 .venv/bin/ctest --test-dir build --output-on-failure -j2
+
+# ASan's defaults (LeakSanitizer included: the suite is leak-free, Halide's LLVM too); UB aborts
+# (-fno-sanitize-recover), with its stack printed.
+export UBSAN_OPTIONS=print_stacktrace=1
+HALIDE_DIR=$(.venv/bin/python -c 'import halide, os; print(os.path.join(os.path.dirname(halide.__file__), "lib64", "cmake"))')
+.venv/bin/cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVGEN_SANITIZE=ON \
+  -DCMAKE_MAKE_PROGRAM="$PWD/.venv/bin/ninja" -DCMAKE_PREFIX_PATH="$HALIDE_DIR" >/dev/null
+.venv/bin/cmake --build build-asan -j2
+.venv/bin/ctest --test-dir build-asan --output-on-failure -j2

@@ -264,11 +264,14 @@ int cmd_run(const RunOptions &o) {
         if (!o.layer_name.empty() || o.batch != 0) throw SpecError("run: --layer-name and --batch are only for --model");
         layer = parse_layer(o.layer);
         // A PyTorch state_dict also holds BatchNorm's int64 step counters: bookkeeping, not parameters.
-        auto bookkeeping = [](const std::string &name) {
+        // Only the layer's parameters, each no larger than the layer needs, are read (npy.h).
+        NpzExpect expect;
+        expect.skip = [](const std::string &name) {
             const std::string suffix = "num_batches_tracked";
             return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
         };
-        params = read_npz(o.params, bookkeeping);
+        for (const auto &[name, shape] : expected_params(layer)) expect.numel[name] = Tensor{shape, {}}.numel();
+        params = read_npz(o.params, expect);
     }
     const LayerSpec spec = specialize(layer, target);
     // Read the user's data before compiling, so bad files fail fast.

@@ -8,6 +8,8 @@
 #include "generator/driver/process.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,11 +54,29 @@ std::string fingerprint(const LayerSpec &s, const ResolvedTarget &t, const Choic
 
 // A private scratch folder inside the output folder (same file system, so rename() is atomic).
 struct ScratchDir {
+    static constexpr const char *kPrefix = ".convgen-tmp-";
     fs::path path;
-    explicit ScratchDir(const fs::path &parent)
-        : path(parent / (".convgen-tmp-" + std::to_string(getpid()))) {
+    explicit ScratchDir(const fs::path &parent) : path(parent / (kPrefix + std::to_string(getpid()))) {
+        remove_stale(parent);
         fs::remove_all(path);
         fs::create_directories(path);
+    }
+    // A generate that was killed (SIGKILL, power loss) never ran its destructor: remove the
+    // scratch folders of processes that no longer exist. A live process's folder (another
+    // generate into the same folder) is kept; kill(pid, 0) fails with ESRCH only for dead ones.
+    // (Processes of another PID namespace writing into a shared folder look dead from here.)
+    static void remove_stale(const fs::path &parent) {
+        std::error_code ec;
+        for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string name = it->path().filename().string();
+            const std::string digits = name.substr(std::min(name.size(), std::strlen(kPrefix)));
+            if (name.rfind(kPrefix, 0) != 0 || digits.empty() || digits.size() > 9 ||
+                digits.find_first_not_of("0123456789") != std::string::npos)
+                continue;
+            const long pid = std::stol(digits);
+            std::error_code rm;
+            if (pid != long(getpid()) && kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(it->path(), rm);
+        }
     }
     ~ScratchDir() {
         std::error_code ec;

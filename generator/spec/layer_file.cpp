@@ -4,6 +4,9 @@
 // Errors name the file, the entry (index and name) and the field.
 #include "generator/spec/layer_spec.h"
 
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <algorithm>
@@ -16,20 +19,33 @@ namespace {
 std::string json_scalar(const std::string &where, const std::string &key, const nlohmann::json &v) {
     if (v.is_string()) return v.get<std::string>();
     if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
-    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    // The number as the user wrote it (near enough): 2^64-1 stays 18446744073709551615, not -1,
+    // and a float is its shortest round-trip text, so validation names the value given.
+    if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
     if (v.is_number_float()) {
-        std::ostringstream o;
-        o << v.get<double>();
-        return o.str();
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, v.get<double>());
+        return std::string(buf, r.ptr);
     }
     throw SpecError(where + ": key '" + key + "' has a " + v.type_name() + " value; expected a number or a string");
 }
 
-std::vector<LayerSpec> parse_json(const std::string &path, const std::string &text) {
+// A whole decimal number in long long range (atoi's overflow is undefined).
+bool whole_number(const std::string &text, long long &out) {
+    char *end = nullptr;
+    errno = 0;
+    out = std::strtoll(text.c_str(), &end, 10);
+    return !text.empty() && *end == '\0' && errno == 0;
+}
+
+}  // namespace
+
+std::vector<LayerSpec> parse_layers_json(const std::string &text, const std::string &path) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) {  // parse_error, and out_of_range for 1e400
         throw SpecError(path + ": invalid JSON: " + e.what());
     }
     if (!doc.is_array()) throw SpecError(path + ": expected a JSON array of layer objects, got " + doc.type_name());
@@ -50,7 +66,7 @@ std::vector<LayerSpec> parse_json(const std::string &path, const std::string &te
     return layers;
 }
 
-std::vector<LayerSpec> parse_tsv(const std::string &path, const std::string &text) {
+std::vector<LayerSpec> parse_layers_tsv(const std::string &text, const std::string &path) {
     static const char *columns[] = {"name", "kind", "n", "c", "h", "w", "cout", "k", "stride", "pad", "dilation"};
     std::vector<LayerSpec> layers;
     std::istringstream in(text);
@@ -71,9 +87,11 @@ std::vector<LayerSpec> parse_tsv(const std::string &path, const std::string &tex
         if (kind == "pw") kv[1].second = "pointwise";
         else if (kind == "dw") {
             kv[1].second = "depthwise";
-            // The TSV gives Cout; depthwise derives it as c * multiplier.
-            int c = std::atoi(f[3].c_str()), cout = std::atoi(f[6].c_str());
-            if (c > 0 && cout % c == 0 && cout / c > 1) kv.emplace_back("multiplier", std::to_string(cout / c));
+            // The TSV gives Cout; depthwise derives it as c * multiplier. Fields that are not
+            // integers are left to layer_from_keyvalues, which names them.
+            long long c = 0, cout = 0;
+            if (whole_number(f[3], c) && whole_number(f[6], cout) && c > 0 && cout % c == 0 && cout / c > 1)
+                kv.emplace_back("multiplier", std::to_string(cout / c));
         } else if (kind == "dws") {
             kv[1].second = "dwsep";
             kv.emplace_back("act", "relu");
@@ -89,8 +107,6 @@ std::vector<LayerSpec> parse_tsv(const std::string &path, const std::string &tex
     return layers;
 }
 
-}  // namespace
-
 std::vector<LayerSpec> parse_layer_file(const std::string &path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw SpecError(path + ": cannot open layer file");
@@ -98,8 +114,8 @@ std::vector<LayerSpec> parse_layer_file(const std::string &path) {
     buf << f.rdbuf();
     const std::string text = buf.str();
     size_t first = text.find_first_not_of(" \t\r\n");
-    std::vector<LayerSpec> layers = (first != std::string::npos && text[first] == '[') ? parse_json(path, text)
-                                                                                        : parse_tsv(path, text);
+    std::vector<LayerSpec> layers = (first != std::string::npos && text[first] == '[') ? parse_layers_json(text, path)
+                                                                                        : parse_layers_tsv(text, path);
     if (layers.empty()) throw SpecError(path + ": no layers in file");
     return layers;
 }

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cfloat>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <tuple>
@@ -72,17 +74,62 @@ E to_enum(const std::string &key, const std::string &value, const char *(&names)
     fail("layer: " + key + "='" + value + "' is not one of " + all);
 }
 
-// "same" padding (TensorFlow's convention: the odd pixel goes to the bottom/right).
-void same_padding(int in, int k, int stride, int dil, int &lo, int &hi) {
-    int out = (in + stride - 1) / stride;
-    int total = std::max((out - 1) * stride + dil * (k - 1) + 1 - in, 0);
-    lo = total / 2;
-    hi = total - lo;
+constexpr int kMaxSize = 1 << 24;  // any size or pad; the 2^31-element buffer check is the real limit
+
+// "same" padding (TensorFlow's convention: the odd pixel goes to the bottom/right), in 64 bits:
+// the fields are range-checked (<= kMaxSize) but a dilated kernel may still need more padding
+// than an int holds, reported with the values that ask for it.
+void same_padding(const char *dim, int in, int k, int stride, int dil, int &lo, int &hi) {
+    const int64_t out = (int64_t(in) + stride - 1) / stride;
+    const int64_t total = std::max((out - 1) * stride + int64_t(dil) * (k - 1) + 1 - in, int64_t(0));
+    if (total - total / 2 > kMaxSize)
+        fail(std::string("layer: pad=same needs ") + std::to_string(total) + " rows of padding for " + dim + "=" +
+             std::to_string(in) + ", k" + dim + "=" + std::to_string(k) + ", dilation " + std::to_string(dil) +
+             " (max " + std::to_string(kMaxSize) + " per side)");
+    lo = int(total / 2);
+    hi = int(total - lo);
+}
+
+// Every field >= 1 (pads >= 0) and <= kMaxSize, so that later int arithmetic cannot overflow.
+void check_ranges(const LayerSpec &s) {
+    const std::pair<const char *, int> positive[] = {
+        {"n", s.n},   {"c", s.c},   {"h", s.h},   {"w", s.w},   {"cout", s.cout}, {"kh", s.kh}, {"kw", s.kw},
+        {"stride (sh)", s.sh}, {"stride (sw)", s.sw}, {"dilation (dh)", s.dh}, {"dilation (dw)", s.dw},
+        {"groups", s.groups}, {"multiplier", s.multiplier}};
+    for (const auto &[field, v] : positive)
+        if (v < 1) fail(std::string("layer: ") + field + "=" + std::to_string(v) + " must be >= 1");
+    const std::pair<const char *, int> pads[] = {
+        {"top", s.pad_t}, {"left", s.pad_l}, {"bottom", s.pad_b}, {"right", s.pad_r}};
+    for (const auto &[side, v] : pads)
+        if (v < 0) fail("layer: pad " + std::string(side) + "=" + std::to_string(v) + " must be >= 0");
+    const std::pair<const char *, int> sizes[] = {{"n", s.n},   {"c", s.c},     {"h", s.h},     {"w", s.w},
+                                                  {"cout", s.cout}, {"kh", s.kh}, {"kw", s.kw}, {"sh", s.sh},
+                                                  {"sw", s.sw}, {"dh", s.dh},   {"dw", s.dw},   {"groups", s.groups},
+                                                  {"multiplier", s.multiplier}, {"pad top", s.pad_t},
+                                                  {"pad left", s.pad_l}, {"pad bottom", s.pad_b}, {"pad right", s.pad_r}};
+    for (const auto &[field, v] : sizes)
+        if (v > kMaxSize)
+            fail(std::string("layer: ") + field + "=" + std::to_string(v) + " is too large (max " +
+                 std::to_string(kMaxSize) + ")");
 }
 
 std::string dims2(int a, int b) { return a == b ? std::to_string(a) : std::to_string(a) + "x" + std::to_string(b); }
 
 }  // namespace
+
+std::string one_line(const std::string &text) {
+    std::string out;
+    for (unsigned char ch : text) {
+        if (ch < 0x20 || ch == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+            out += buf;
+        } else {
+            out.push_back(char(ch));
+        }
+    }
+    return out;
+}
 
 const char *to_string(Kind k) { return kKinds[int(k)]; }
 const char *to_string(Act a) { return kActs[int(a)]; }
@@ -136,6 +183,7 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
         } else if (key == "act") {
             // "relu6" (every stage) or "relu6:none" (dwsep: depthwise stage, pointwise stage).
             auto parts = split(value, ':');
+            if (parts.empty()) parts.push_back(value);  // "act=": to_enum names the empty value
             if (parts.size() > 2) fail("layer: act='" + value + "' must be ACT or DW_ACT:PW_ACT");
             s.act = to_enum<Act>(key, parts.back(), kActs);
             if (parts.size() == 2) s.dw_act = to_enum<Act>(key, parts[0], kActs);
@@ -145,10 +193,14 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
         else if (key == "dtype") {
             if (lower(trim(value)) != "f32") fail("layer: dtype='" + value + "' is not supported (only f32)");
         } else if (key == "eps") {
+            // eps is a float in the kernel: 1e300 would become inf and 1e-50 zero.
+            const std::string v = trim(value);
             char *end = nullptr;
-            double e = std::strtod(value.c_str(), &end);
-            if (value.empty() || *end != '\0' || !(e > 0) || !std::isfinite(e))
+            const double e = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || !(e > 0) || !std::isfinite(e))
                 fail("layer: eps='" + value + "' must be a positive number");
+            if (e < double(FLT_MIN) || e > double(FLT_MAX))
+                fail("layer: eps=" + v + " is outside the float range [1.17549e-38, 3.40282e+38]");
             s.eps = float(e);
         } else {
             fail("layer: unknown key '" + raw_key + "' (keys: kind n c h w cout k kh kw stride sh sw pad dilation "
@@ -157,7 +209,14 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
     }
     if (!have_kind) fail("layer: missing 'kind' (conv | pointwise | depthwise | dwsep)");
     if (s.kind == Kind::Pointwise && !have_k) s.kh = s.kw = 1;
-    if (s.kind == Kind::Depthwise && !have_cout) s.cout = s.c * s.multiplier;
+    if (s.kind == Kind::Depthwise && !have_cout) {
+        const int64_t cout = int64_t(s.c) * s.multiplier;
+        if (s.c > 0 && s.multiplier > 0 && cout > kMaxSize)
+            fail("layer: kind=depthwise has cout = c * multiplier = " + std::to_string(s.c) + " * " +
+                 std::to_string(s.multiplier) + " = " + std::to_string(cout) + ", too large (max " +
+                 std::to_string(kMaxSize) + ")");
+        s.cout = int(std::max<int64_t>(cout, 0));  // a c or multiplier < 1 is reported by validate
+    }
     if (s.dw_act == s.act) s.dw_act.reset();  // act=relu:relu is act=relu: one spelling, one key
     if (s.kind != Kind::Depthwise && !have_cout) fail(std::string("layer: missing 'cout' for kind=") + to_string(s.kind));
     if (s.kind != Kind::Pointwise && !have_k) fail(std::string("layer: missing 'k' for kind=") + to_string(s.kind));
@@ -166,10 +225,9 @@ LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::str
     if (pad == "valid") {
         s.pad_t = s.pad_l = s.pad_b = s.pad_r = 0;
     } else if (pad == "same") {
-        if (s.kh < 1 || s.kw < 1 || s.sh < 1 || s.sw < 1 || s.dh < 1 || s.dw < 1 || s.h < 1 || s.w < 1)
-            validate(s);  // reports the bad field before "same" uses it
-        same_padding(s.h, s.kh, s.sh, s.dh, s.pad_t, s.pad_b);
-        same_padding(s.w, s.kw, s.sw, s.dw, s.pad_l, s.pad_r);
+        check_ranges(s);  // reports a bad field before "same" uses it (the pads are still 0)
+        same_padding("h", s.h, s.kh, s.sh, s.dh, s.pad_t, s.pad_b);
+        same_padding("w", s.w, s.kw, s.sw, s.dw, s.pad_l, s.pad_r);
     } else {
         auto parts = split(pad, ':');
         if (parts.size() == 1) {
@@ -199,33 +257,7 @@ LayerSpec parse_layer(const std::string &text) {
 }
 
 void validate(const LayerSpec &s) {
-    auto positive = [](const char *field, int v) {
-        if (v < 1) fail(std::string("layer: ") + field + "=" + std::to_string(v) + " must be >= 1");
-    };
-    positive("n", s.n);
-    positive("c", s.c);
-    positive("h", s.h);
-    positive("w", s.w);
-    positive("cout", s.cout);
-    positive("kh", s.kh);
-    positive("kw", s.kw);
-    positive("stride (sh)", s.sh);
-    positive("stride (sw)", s.sw);
-    positive("dilation (dh)", s.dh);
-    positive("dilation (dw)", s.dw);
-    positive("groups", s.groups);
-    positive("multiplier", s.multiplier);
-    // Keep every size far from int overflow; the 2^31-element check below is the real limit.
-    const std::pair<const char *, int> sizes[] = {{"n", s.n},   {"c", s.c},     {"h", s.h},     {"w", s.w},
-                                                  {"cout", s.cout}, {"kh", s.kh}, {"kw", s.kw}, {"sh", s.sh},
-                                                  {"sw", s.sw}, {"dh", s.dh},   {"dw", s.dw},   {"pad top", s.pad_t},
-                                                  {"pad left", s.pad_l}, {"pad bottom", s.pad_b}, {"pad right", s.pad_r}};
-    for (const auto &[field, v] : sizes)
-        if (v > (1 << 24)) fail(std::string("layer: ") + field + "=" + std::to_string(v) + " is too large (max 16777216)");
-    const int pads[4] = {s.pad_t, s.pad_l, s.pad_b, s.pad_r};
-    const char *pad_names[4] = {"top", "left", "bottom", "right"};
-    for (int i = 0; i < 4; i++)
-        if (pads[i] < 0) fail("layer: pad " + std::string(pad_names[i]) + "=" + std::to_string(pads[i]) + " must be >= 0");
+    check_ranges(s);
 
     if (s.kind != Kind::Conv && s.groups != 1)
         fail(std::string("layer: groups=") + std::to_string(s.groups) + " is only for kind=conv");
@@ -241,7 +273,7 @@ void validate(const LayerSpec &s) {
         if (s.cout % s.groups)
             fail("layer: cout=" + std::to_string(s.cout) + " is not a multiple of groups=" + std::to_string(s.groups));
     }
-    if (s.kind == Kind::Depthwise && s.cout != s.c * s.multiplier)
+    if (s.kind == Kind::Depthwise && s.cout != int64_t(s.c) * s.multiplier)
         fail("layer: kind=depthwise needs cout = c * multiplier = " + std::to_string(int64_t(s.c) * s.multiplier) +
              ", got cout=" + std::to_string(s.cout));
 

@@ -35,8 +35,13 @@ const char *to_string(Layout l);  // "nchw", "nhwc"
 const char *to_string(Algo a);    // "auto", "direct", "winograd"
 
 // Thrown for any invalid input; what() is one line naming the field and the value.
+// `text` with every control character (newline, tab, escape ...) written as \xNN: an error
+// message echoes values from the user's files and stays one line whatever they hold.
+std::string one_line(const std::string &text);
+
+// Bad input. The message is made one line (one_line) here, once for every thrower.
 struct SpecError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit SpecError(const std::string &message) : std::runtime_error(one_line(message)) {}
 };
 
 struct LayerSpec {
@@ -76,6 +81,10 @@ struct LayerSpec {
 // --- parsing (each validates and throws SpecError) ---
 LayerSpec parse_layer(const std::string &text);
 std::vector<LayerSpec> parse_layer_file(const std::string &path);
+// The two formats of a layer file from its text (`path` names it in messages); parse_layer_file
+// picks JSON when the first non-blank character is '['. Either may return no layers.
+std::vector<LayerSpec> parse_layers_json(const std::string &text, const std::string &path);
+std::vector<LayerSpec> parse_layers_tsv(const std::string &text, const std::string &path);
 // One JSON object's keys are the same as the text grammar's; values may be numbers or strings.
 LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::string>> &kv);
 void validate(const LayerSpec &s);

@@ -12,6 +12,8 @@
 #include "generator/spec/npy.h"
 
 #include <unistd.h>
+#include <unzip.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -196,8 +198,10 @@ NpyHeader parse_header_dict(const std::string &text, const std::string &what) {
             p.ws();
             if (p.i < text.size() && (text[p.i] == '\'' || text[p.i] == '"'))
                 h.descr = p.str();
-            else  // a structured dtype: a list of fields
+            else if (p.i < text.size() && text[p.i] == '[')  // a structured dtype: a list of fields
                 h.descr = p.raw_value();
+            else  // numpy's literal_eval would reject a bare <f4 too
+                fail(what, "bad header: descr " + quoted(p.raw_value()) + " is not a quoted string");
             have_descr = true;
         } else if (key == "fortran_order") {
             std::string v = p.raw_value();
@@ -344,177 +348,119 @@ std::string serialize_npy(const Tensor &t) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// .npz (zip)
+// .npz (zip, through minizip over an in-memory stream)
 
 namespace {
 
-const uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
-const uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;
-
-struct ZipEntry {
-    std::string name;
-    uint16_t flags = 0, method = 0;
-    uint32_t crc = 0;
-    uint64_t csize = 0, usize = 0, offset = 0;
+// minizip reads and writes through these callbacks; the stream is a string and a position.
+struct MemStream {
+    const std::string *in = nullptr;  // reading
+    std::string *out = nullptr;       // writing
+    uint64_t pos = 0;
+    uint64_t size() const { return in ? in->size() : out->size(); }
 };
 
-std::string inflate_raw(const std::string &in, uint64_t usize, const std::string &what) {
-    std::string out(size_t(usize), '\0');
-    z_stream zs{};
-    if (inflateInit2(&zs, -15) != Z_OK) fail(what, "cannot initialize zlib");
-    zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
-    zs.avail_in = uInt(in.size());
-    zs.next_out = reinterpret_cast<Bytef *>(out.empty() ? nullptr : &out[0]);
-    zs.avail_out = uInt(out.size());
-    int rc = inflate(&zs, Z_FINISH);
-    uint64_t produced = zs.total_out;
-    std::string msg = zs.msg ? zs.msg : "";
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        if (rc == Z_BUF_ERROR && produced == usize)
-            fail(what, "inflated data is larger than the " + std::to_string(usize) + " bytes the directory records");
-        fail(what, "corrupt DEFLATE data" + (msg.empty() ? std::string() : " (zlib: " + msg + ")") +
-                       " after " + std::to_string(produced) + " of " + std::to_string(usize) + " bytes");
-    }
-    if (produced != usize)
-        fail(what, "inflated to " + std::to_string(produced) + " bytes, the directory records " +
-                       std::to_string(usize));
-    return out;
+voidpf mem_open(voidpf opaque, const void *, int) { return opaque; }
+uLong mem_read(voidpf, voidpf stream, void *buf, uLong n) {
+    auto *s = static_cast<MemStream *>(stream);
+    const uint64_t have = s->pos < s->size() ? s->size() - s->pos : 0;
+    const uLong k = uLong(std::min<uint64_t>(n, have));
+    if (k) std::memcpy(buf, (s->in ? s->in->data() : s->out->data()) + s->pos, k);
+    s->pos += k;
+    return k;
+}
+uLong mem_write(voidpf, voidpf stream, const void *buf, uLong n) {
+    auto *s = static_cast<MemStream *>(stream);
+    if (!s->out) return 0;
+    if (s->pos > s->out->size()) s->out->resize(size_t(s->pos), '\0');
+    const size_t over = std::min<size_t>(n, s->out->size() - size_t(s->pos));
+    s->out->replace(size_t(s->pos), over, static_cast<const char *>(buf), n);
+    s->pos += n;
+    return n;
+}
+ZPOS64_T mem_tell(voidpf, voidpf stream) { return static_cast<MemStream *>(stream)->pos; }
+long mem_seek(voidpf, voidpf stream, ZPOS64_T offset, int origin) {
+    auto *s = static_cast<MemStream *>(stream);
+    uint64_t base = origin == ZLIB_FILEFUNC_SEEK_SET ? 0 : origin == ZLIB_FILEFUNC_SEEK_CUR ? s->pos : s->size();
+    if (offset > s->size() || base > s->size() - offset) return -1;  // never past the end
+    s->pos = base + offset;
+    return 0;
+}
+int mem_close(voidpf, voidpf) { return 0; }
+int mem_error(voidpf, voidpf) { return 0; }
+
+zlib_filefunc64_def mem_funcs(MemStream *s) {
+    zlib_filefunc64_def f{};
+    f.zopen64_file = mem_open;
+    f.zread_file = mem_read;
+    f.zwrite_file = mem_write;
+    f.ztell64_file = mem_tell;
+    f.zseek64_file = mem_seek;
+    f.zclose_file = mem_close;
+    f.zerror_file = mem_error;
+    f.opaque = s;
+    return f;
 }
 
-// Fills the fields that are 0xFFFFFFFF in the 32-bit record from a zip64 extra field (id 1):
-// the 64-bit values appear in the order usize, csize, offset, only for fields that overflowed.
-void apply_zip64_extra(const std::string &extra, ZipEntry &e, bool u_ovf, bool c_ovf, bool o_ovf,
-                       const std::string &what) {
-    size_t i = 0;
-    while (i + 4 <= extra.size()) {
-        uint16_t id = load_u16(extra, i), len = load_u16(extra, i + 2);
-        if (i + 4 + len > extra.size()) break;  // a malformed tail; the sizes are checked later
-        if (id == 0x0001) {
-            size_t j = i + 4, end = i + 4 + len;
-            auto next = [&](uint64_t &field) {
-                if (j + 8 > end) fail(what, "zip64 extra field is too short");
-                field = load_u64(extra, j);
-                j += 8;
-            };
-            if (u_ovf) next(e.usize);
-            if (c_ovf) next(e.csize);
-            if (o_ovf) next(e.offset);
-            return;
-        }
-        i += 4 + len;
-    }
-    if (u_ovf || c_ovf || o_ovf) fail(what, "sizes are 0xFFFFFFFF but there is no zip64 extra field");
-}
+// The largest .npy header accepted in an .npz whose caller gives expectations: version 1.0's
+// limit (numpy writes ~128 bytes for float arrays), plus magic, version and length.
+constexpr uint64_t kMaxNpyHeader = 12 + 0xffff;
+// DEFLATE expands at most 1032:1: a directory claiming more is corrupt, not a reason to allocate.
+constexpr uint64_t kMaxDeflateRatio = 1032;
 
-// The entries, and in *cd_start where the central directory begins (entries' data ends there).
-std::vector<ZipEntry> read_central_directory(const std::string &b, const std::string &what, uint64_t *cd_start) {
-    // The end-of-central-directory record is the last 22 bytes plus a comment of up to 64 KiB.
-    if (b.size() < 22) {
-        if (b.compare(0, kMagicLen, kMagic, std::min(b.size(), kMagicLen)) == 0 && b.size() >= kMagicLen)
-            fail(what, "is a .npy file, not an .npz archive");
-        fail(what, "not a zip archive (" + std::to_string(b.size()) + " bytes, no end of central directory)");
+struct Unzip {
+    unzFile z;
+    explicit Unzip(unzFile f) : z(f) {}
+    ~Unzip() {
+        if (z) unzClose(z);
     }
-    size_t eocd = std::string::npos;
-    size_t lowest = b.size() >= 22 + 0xffff ? b.size() - 22 - 0xffff : 0;
-    for (size_t i = b.size() - 22 + 1; i-- > lowest;) {
-        if (load_u32(b, i) == kEndSig && i + 22 + load_u16(b, i + 20) == b.size()) {
-            eocd = i;
-            break;
-        }
-    }
-    if (eocd == std::string::npos) {
-        if (b.compare(0, kMagicLen, kMagic, kMagicLen) == 0) fail(what, "is a .npy file, not an .npz archive");
-        fail(what, "not a zip archive (no end of central directory record)");
-    }
-    uint64_t disk = load_u16(b, eocd + 4), cd_disk = load_u16(b, eocd + 6);
-    uint64_t count = load_u16(b, eocd + 10);
-    uint64_t cd_size = load_u32(b, eocd + 12), cd_off = load_u32(b, eocd + 16);
-    if (count == 0xffff || cd_size == 0xffffffff || cd_off == 0xffffffff) {
-        if (eocd >= 20 && load_u32(b, eocd - 20) == kZip64LocatorSig) {
-            uint64_t z = load_u64(b, eocd - 20 + 8);
-            if (z > b.size() || b.size() - z < 56 || load_u32(b, size_t(z)) != kZip64EndSig)
-                fail(what, "bad zip64 end of central directory record");
-            disk = load_u32(b, size_t(z) + 16);
-            cd_disk = load_u32(b, size_t(z) + 20);
-            count = load_u64(b, size_t(z) + 32);
-            cd_size = load_u64(b, size_t(z) + 40);
-            cd_off = load_u64(b, size_t(z) + 48);
-        }
-    }
-    if (disk != 0 || cd_disk != 0) fail(what, "multi-disk zip archives are not supported");
-    if (cd_off > b.size() || cd_size > b.size() - cd_off)
-        fail(what, "central directory at offset " + std::to_string(cd_off) + " (" + std::to_string(cd_size) +
-                       " bytes) lies outside the " + std::to_string(b.size()) + "-byte file (truncated?)");
+};
 
-    *cd_start = cd_off;
-    std::vector<ZipEntry> entries;
-    size_t p = size_t(cd_off), end = size_t(cd_off + cd_size);
-    for (uint64_t k = 0; k < count; k++) {
-        if (p + 46 > end || load_u32(b, p) != kCentralSig)
-            fail(what, "bad central directory entry " + std::to_string(k) + " at offset " + std::to_string(p));
-        ZipEntry e;
-        e.flags = load_u16(b, p + 8);
-        e.method = load_u16(b, p + 10);
-        e.crc = load_u32(b, p + 16);
-        e.csize = load_u32(b, p + 20);
-        e.usize = load_u32(b, p + 24);
-        size_t nlen = load_u16(b, p + 28), xlen = load_u16(b, p + 30), clen = load_u16(b, p + 32);
-        e.offset = load_u32(b, p + 42);
-        if (p + 46 + nlen + xlen + clen > end)
-            fail(what, "central directory entry " + std::to_string(k) + " runs past the directory");
-        e.name = b.substr(p + 46, nlen);
-        std::string ewhat = what + ": entry " + quoted(e.name);
-        apply_zip64_extra(b.substr(p + 46 + nlen, xlen), e, e.usize == 0xffffffff, e.csize == 0xffffffff,
-                          e.offset == 0xffffffff, ewhat);
-        entries.push_back(e);
-        p += 46 + nlen + xlen + clen;
-    }
-    return entries;
-}
-
-// The uncompressed bytes of one entry, CRC-checked. An entry stored before the central
-// directory (always, for the archives numpy and we write) must end before it.
-std::string entry_bytes(const std::string &b, const ZipEntry &e, uint64_t cd_start, const std::string &ewhat) {
-    if (e.flags & 0x1) fail(ewhat, "is encrypted");
-    if (e.method != 0 && e.method != 8)
-        fail(ewhat, "compression method " + std::to_string(e.method) +
+// The bytes of the entry minizip is positioned on, after every check that needs no inflating:
+// method, encryption, sizes against the directory, the caller's bound and the file's size. At
+// most min(bound, the directory's size) bytes are ever produced; minizip checks the CRC.
+std::string entry_bytes(unzFile z, const unz_file_info64 &fi, uint64_t file_size, uint64_t bound,
+                        const std::string &ewhat) {
+    if (fi.flag & 0x1) fail(ewhat, "is encrypted");
+    if (fi.compression_method != 0 && fi.compression_method != Z_DEFLATED)
+        fail(ewhat, "compression method " + std::to_string(fi.compression_method) +
                         " is not supported (expected 0 STORED or 8 DEFLATE)");
-    if (e.offset > b.size() || b.size() - e.offset < 30 || load_u32(b, size_t(e.offset)) != kLocalSig)
-        fail(ewhat, "bad local header at offset " + std::to_string(e.offset));
-    // The local header's name/extra lengths may differ from the central directory's (numpy's
-    // zip64 extra appears only here); its sizes may be 0xFFFFFFFF, so we use the central ones.
-    size_t lo = size_t(e.offset);
-    uint64_t data_at = uint64_t(lo) + 30 + load_u16(b, lo + 26) + load_u16(b, lo + 28);
-    const uint64_t limit = e.offset < cd_start ? cd_start : b.size();
-    uint64_t have = data_at <= limit ? limit - data_at : 0;
-    if (have < e.csize)
-        fail(ewhat, "data is truncated: " + std::to_string(have) + " of " + std::to_string(e.csize) + " bytes");
-    std::string raw = b.substr(size_t(data_at), size_t(e.csize));
-    std::string data;
-    if (e.method == 0) {
-        if (e.csize != e.usize)
-            fail(ewhat, "STORED entry has compressed size " + std::to_string(e.csize) + " but size " +
-                            std::to_string(e.usize));
-        data = std::move(raw);
-    } else {
-        // DEFLATE expands at most ~1032:1; a larger claim is a corrupt directory, not a reason
-        // to allocate.
-        if (e.usize > e.csize * 1100 + 1024)
-            fail(ewhat, "uncompressed size " + std::to_string(e.usize) + " is impossible for " +
-                            std::to_string(e.csize) + " compressed bytes");
-        if (e.csize > UINT_MAX || e.usize > UINT_MAX)
-            fail(ewhat, "DEFLATE entries over 4 GiB are not supported");
-        data = inflate_raw(raw, e.usize, ewhat);
+    if (fi.compression_method == 0 && fi.compressed_size != fi.uncompressed_size)
+        fail(ewhat, "STORED entry has compressed size " + std::to_string(fi.compressed_size) + " but size " +
+                        std::to_string(fi.uncompressed_size));
+    if (fi.compressed_size > file_size)
+        fail(ewhat, "compressed size " + std::to_string(fi.compressed_size) + " exceeds the " +
+                        std::to_string(file_size) + "-byte file");
+    if (fi.compression_method != 0 && fi.uncompressed_size > fi.compressed_size * kMaxDeflateRatio + 1024)
+        fail(ewhat, "uncompressed size " + std::to_string(fi.uncompressed_size) + " is impossible for " +
+                        std::to_string(fi.compressed_size) + " compressed bytes");
+    if (fi.uncompressed_size > bound)
+        fail(ewhat, "holds " + std::to_string(fi.uncompressed_size) + " bytes, more than the " + std::to_string(bound) +
+                        " its array can take as .npy (header included)");
+    if (fi.uncompressed_size > std::numeric_limits<size_t>::max() / 2) fail(ewhat, "is too large for this machine");
+    if (unzOpenCurrentFile(z) != UNZ_OK)
+        fail(ewhat, "bad local header (the directory points outside the file or at no matching local header)");
+    const uint64_t data_at = unzGetCurrentFileZStreamPos64(z);
+    if (data_at > file_size || file_size - data_at < fi.compressed_size) {
+        unzCloseCurrentFile(z);
+        fail(ewhat, "data is truncated: " + std::to_string(data_at < file_size ? file_size - data_at : 0) + " of " +
+                        std::to_string(fi.compressed_size) + " bytes");
     }
-    uint32_t crc = uint32_t(crc32(0L, Z_NULL, 0));
-    for (size_t at = 0; at < data.size(); at += (1u << 30)) {
-        size_t n = std::min<size_t>(data.size() - at, 1u << 30);
-        crc = uint32_t(crc32(crc, reinterpret_cast<const Bytef *>(data.data() + at), uInt(n)));
+    std::string data(size_t(fi.uncompressed_size), '\0');
+    size_t got = 0;
+    while (got < data.size()) {
+        const unsigned chunk = unsigned(std::min<size_t>(data.size() - got, 1u << 30));
+        const int n = unzReadCurrentFile(z, &data[got], chunk);
+        if (n <= 0) {
+            unzCloseCurrentFile(z);
+            fail(ewhat, (n == Z_DATA_ERROR ? std::string("corrupt DEFLATE data") : "data is truncated") + " after " +
+                            std::to_string(got) + " of " + std::to_string(data.size()) + " bytes");
+        }
+        got += size_t(n);
     }
-    if (crc != e.crc) {
+    if (unzCloseCurrentFile(z) == UNZ_CRCERROR) {
         char buf[96];
-        std::snprintf(buf, sizeof buf, "CRC32 mismatch (stored 0x%08x, computed 0x%08x)", e.crc, crc);
+        std::snprintf(buf, sizeof buf, "CRC32 mismatch (stored 0x%08lx)", (unsigned long)fi.crc);
         fail(ewhat, buf);
     }
     return data;
@@ -522,90 +468,98 @@ std::string entry_bytes(const std::string &b, const ZipEntry &e, uint64_t cd_sta
 
 }  // namespace
 
-NamedTensors parse_npz(const std::string &b, const std::string &what,
-                       const std::function<bool(const std::string &)> &skip) {
+NamedTensors parse_npz(const std::string &b, const std::string &what, const NpzExpect &expect) {
+    if (b.size() >= kMagicLen && b.compare(0, kMagicLen, kMagic, kMagicLen) == 0)
+        fail(what, "is a .npy file, not an .npz archive");
+    // minizip 1.1 takes an end record at offset 0 for "not found": that is the empty archive
+    // (numpy writes it for np.savez(f)), whose record says 0 entries.
+    if (b.size() >= 22 && load_u32(b, 0) == 0x06054b50 && 22 + size_t(load_u16(b, 20)) == b.size() &&
+        load_u16(b, 8) == 0 && load_u16(b, 10) == 0)
+        return {};
+    MemStream stream{&b, nullptr, 0};
+    zlib_filefunc64_def funcs = mem_funcs(&stream);
+    Unzip zip(unzOpen2_64(what.c_str(), &funcs));
+    if (!zip.z)
+        fail(what, "not a zip archive (" + std::to_string(b.size()) +
+                       " bytes, no readable end of central directory record)");
+    std::string names;  // what the caller takes, for messages
+    for (const auto &kv : expect.numel) names += (names.empty() ? "" : ", ") + kv.first;
     NamedTensors out;
-    uint64_t cd_start = 0;
-    for (const ZipEntry &e : read_central_directory(b, what, &cd_start)) {
-        std::string ewhat = what + ": entry " + quoted(e.name);
+    std::vector<char> name_buf(0x10000);  // a zip name has at most 65535 bytes
+    int rc = unzGoToFirstFile(zip.z);
+    for (uint64_t index = 0; rc == UNZ_OK; rc = unzGoToNextFile(zip.z), index++) {
+        unz_file_info64 fi{};
+        if (unzGetCurrentFileInfo64(zip.z, &fi, name_buf.data(), uLong(name_buf.size()), nullptr, 0, nullptr, 0) !=
+            UNZ_OK)
+            fail(what, "bad central directory entry " + std::to_string(index));
+        const std::string name(name_buf.data(), std::min<size_t>(fi.size_filename, name_buf.size()));
+        const std::string ewhat = what + ": entry " + quoted(name);
         const std::string suffix = ".npy";
-        if (e.name.size() <= suffix.size() || e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
             fail(ewhat, "is not a .npy file (an .npz holds only 'name.npy' entries)");
-        std::string key = e.name.substr(0, e.name.size() - suffix.size());
+        const std::string key = name.substr(0, name.size() - suffix.size());
         if (out.count(key)) fail(ewhat, "appears twice");
-        if (skip && skip(key)) continue;
-        out[key] = parse_npy(entry_bytes(b, e, cd_start, ewhat), ewhat);
+        if (expect.skip && expect.skip(key)) continue;
+        uint64_t bound = std::numeric_limits<uint64_t>::max();
+        if (!expect.numel.empty()) {
+            auto it = expect.numel.find(key);
+            if (it == expect.numel.end()) fail(ewhat, "is not a parameter of this layer (it takes " + names + ")");
+            bound = kMaxNpyHeader + uint64_t(it->second) * 8;  // float64 is accepted and converted
+        }
+        out[key] = parse_npy(entry_bytes(zip.z, fi, b.size(), bound, ewhat), ewhat);
     }
+    if (rc != UNZ_END_OF_LIST_OF_FILE) fail(what, "bad central directory (minizip error " + std::to_string(rc) + ")");
     return out;
 }
 
+NamedTensors parse_npz(const std::string &b, const std::string &what,
+                       const std::function<bool(const std::string &)> &skip) {
+    return parse_npz(b, what, NpzExpect{skip, {}});
+}
+
 std::string serialize_npz(const NamedTensors &tensors) {
-    // STORED entries, no data descriptors, no zip64: the plainest zip that numpy (and unzip)
-    // read. Time 00:00, date 1980-01-01 so that equal inputs give identical files.
-    const uint16_t kTime = 0, kDate = (0 << 9) | (1 << 5) | 1;
+    // STORED entries, no zip64: the plainest zip that numpy (and unzip) read. Time 00:00, date
+    // 1980-01-01 so that equal inputs give identical files.
     if (tensors.size() >= 0xffff)
         throw SpecError("npz: " + std::to_string(tensors.size()) + " tensors are too many for one archive");
-    std::string out, central;
-    for (const auto &kv : tensors) {
-        if (kv.first.empty()) throw SpecError("npz: a tensor has an empty name");
-        std::string name = kv.first + ".npy";
-        if (name.size() > 0xffff) throw SpecError("npz: tensor name " + quoted(kv.first) + " is too long");
-        std::string data;
-        try {
-            data = serialize_npy(kv.second);
-        } catch (const SpecError &err) {
-            throw SpecError("npz: tensor " + quoted(kv.first) + ": " + err.what());
+    std::string out;
+    MemStream stream{nullptr, &out, 0};
+    zlib_filefunc64_def funcs = mem_funcs(&stream);
+    zipFile zf = zipOpen2_64("<memory>", APPEND_STATUS_CREATE, nullptr, &funcs);
+    if (!zf) throw SpecError("npz: minizip cannot start an archive");
+    uint64_t total = 0;
+    try {
+        for (const auto &kv : tensors) {
+            if (kv.first.empty()) throw SpecError("npz: a tensor has an empty name");
+            const std::string name = kv.first + ".npy";
+            if (name.size() > 0xffff) throw SpecError("npz: tensor name " + quoted(kv.first) + " is too long");
+            if (name.find('\0') != std::string::npos)  // a zip name is a C string to minizip
+                throw SpecError("npz: tensor name " + quoted(kv.first) + " holds a NUL byte");
+            std::string data;
+            try {
+                data = serialize_npy(kv.second);
+            } catch (const SpecError &err) {
+                throw SpecError("npz: tensor " + quoted(kv.first) + ": " + err.what());
+            }
+            total += data.size() + 2 * name.size() + 30 + 46;
+            if (data.size() >= 0xffffffffu || total >= 0xffffffffu)
+                throw SpecError("npz: tensor " + quoted(kv.first) +
+                                " makes the archive larger than 4 GiB (zip64 is not written)");
+            zip_fileinfo info{};
+            info.tmz_date.tm_year = 1980;
+            info.tmz_date.tm_mday = 1;
+            info.external_fa = 0100644u << 16;  // regular file rw-r--r-- (made by Unix, below)
+            if (zipOpenNewFileInZip4_64(zf, name.c_str(), &info, nullptr, 0, nullptr, 0, nullptr, 0, 0, 0, -MAX_WBITS,
+                                        DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, nullptr, 0, 0x0314, 0, 0) != ZIP_OK ||
+                zipWriteInFileInZip(zf, data.data(), unsigned(data.size())) != ZIP_OK ||
+                zipCloseFileInZip(zf) != ZIP_OK)
+                throw SpecError("npz: minizip cannot write tensor " + quoted(kv.first));
         }
-        if (data.size() >= 0xffffffffu || out.size() + data.size() + 30 + name.size() >= 0xffffffffu)
-            throw SpecError("npz: tensor " + quoted(kv.first) +
-                            " makes the archive larger than 4 GiB (zip64 is not written)");
-        uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef *>(data.data()), uInt(data.size())));
-        uint32_t offset = uint32_t(out.size());
-        put_u32(out, kLocalSig);
-        put_u16(out, 20);  // version needed: 2.0
-        put_u16(out, 0);   // flags
-        put_u16(out, 0);   // method: STORED
-        put_u16(out, kTime);
-        put_u16(out, kDate);
-        put_u32(out, crc);
-        put_u32(out, uint32_t(data.size()));
-        put_u32(out, uint32_t(data.size()));
-        put_u16(out, uint16_t(name.size()));
-        put_u16(out, 0);  // extra length
-        out += name;
-        out += data;
-
-        put_u32(central, kCentralSig);
-        put_u16(central, 0x0314);  // made by: Unix, spec 2.0 (so the mode below is honoured)
-        put_u16(central, 20);
-        put_u16(central, 0);
-        put_u16(central, 0);
-        put_u16(central, kTime);
-        put_u16(central, kDate);
-        put_u32(central, crc);
-        put_u32(central, uint32_t(data.size()));
-        put_u32(central, uint32_t(data.size()));
-        put_u16(central, uint16_t(name.size()));
-        put_u16(central, 0);  // extra
-        put_u16(central, 0);  // comment
-        put_u16(central, 0);  // disk
-        put_u16(central, 0);  // internal attributes
-        put_u32(central, 0100644u << 16);  // external attributes: regular file rw-r--r--
-        put_u32(central, offset);
-        central += name;
+    } catch (...) {
+        zipClose(zf, nullptr);
+        throw;
     }
-    if (out.size() + central.size() >= 0xffffffffu)
-        throw SpecError("npz: archive larger than 4 GiB (zip64 is not written)");
-    uint32_t cd_off = uint32_t(out.size());
-    out += central;
-    put_u32(out, kEndSig);
-    put_u16(out, 0);
-    put_u16(out, 0);
-    put_u16(out, uint16_t(tensors.size()));
-    put_u16(out, uint16_t(tensors.size()));
-    put_u32(out, uint32_t(central.size()));
-    put_u32(out, cd_off);
-    put_u16(out, 0);  // comment length
+    if (zipClose(zf, nullptr) != ZIP_OK) throw SpecError("npz: minizip cannot finish the archive");
     return out;
 }
 
@@ -653,6 +607,10 @@ Tensor read_npy(const std::string &path) { return parse_npy(read_file_bytes(path
 
 NamedTensors read_npz(const std::string &path, const std::function<bool(const std::string &)> &skip) {
     return parse_npz(read_file_bytes(path), path, skip);
+}
+
+NamedTensors read_npz(const std::string &path, const NpzExpect &expect) {
+    return parse_npz(read_file_bytes(path), path, expect);
 }
 
 void write_npy(const std::string &path, const Tensor &t) {

@@ -10,10 +10,15 @@
 // What is accepted on reading: dtype float32 '<f4'; float64 '<f8' is converted to float32
 // (rounded to nearest) because np.random and torch.double produce it easily and every kernel
 // here is f32; C order only (fortran_order True is an error: we never silently transpose).
-// .npz entries may be STORED (np.savez) or DEFLATE (np.savez_compressed), may carry zip64 extra
-// fields (np.savez writes them with force_zip64), and are found through the central directory;
-// every entry's CRC32 is checked. Any problem throws SpecError with one line that names the
-// file (and the entry) and the bad value, e.g.
+// .npz archives are read and written with minizip (Debian libminizip-dev). Entries may be STORED
+// (np.savez) or DEFLATE (np.savez_compressed), may carry zip64 extra fields (np.savez writes
+// them with force_zip64), and are found through the central directory; every entry's CRC32 is
+// checked. Before an entry is inflated its name, method and sizes in the directory are checked:
+// against the file (DEFLATE cannot expand more than 1032:1) and, given an NpzExpect, against the
+// array the caller takes (at most 8 bytes an element, float64 being converted, plus a 64 KiB
+// header), so an archive claiming huge entries fails before anything is allocated, and no entry
+// is ever inflated past the size its directory records. Any problem throws SpecError with one
+// line that names the file (and the entry) and the bad value, e.g.
 //   "x.npy: dtype '<i8' is not supported (expected float32 '<f4')"
 //   "x.npy: data is truncated: 24 of 96 bytes"
 //   "w.npz: entry 'bias.npy': CRC32 mismatch (stored 0x1234abcd, computed 0x89abcdef)"
@@ -60,15 +65,26 @@ inline std::string shape_str(const std::vector<int64_t> &shape) {
     return s + (shape.size() == 1 ? ",)" : ")");
 }
 
+// What the reader of an .npz takes, checked against the zip directory before inflating.
+struct NpzExpect {
+    // true: the entry is left unread (e.g. PyTorch's int64 "bn1.num_batches_tracked").
+    std::function<bool(const std::string &)> skip;
+    // Entry names (without ".npy") and their element counts; when not empty, any other entry is
+    // an error and an entry may hold no more bytes than its array as .npy.
+    std::map<std::string, int64_t> numel;
+};
+
 // --- files ---
 Tensor read_npy(const std::string &path);
-// `skip(name)` true: the entry is left unread (e.g. PyTorch's int64 "bn1.num_batches_tracked").
+NamedTensors read_npz(const std::string &path, const NpzExpect &expect);
+// Any names, each entry bounded by the file only; `skip` as in NpzExpect.
 NamedTensors read_npz(const std::string &path, const std::function<bool(const std::string &)> &skip = nullptr);
 void write_npy(const std::string &path, const Tensor &t);
 void write_npz(const std::string &path, const NamedTensors &tensors);
 
 // --- in memory; `what` names the source in error messages (a file name, "<memory>") ---
 Tensor parse_npy(const std::string &bytes, const std::string &what = "<memory>");
+NamedTensors parse_npz(const std::string &bytes, const std::string &what, const NpzExpect &expect);
 NamedTensors parse_npz(const std::string &bytes, const std::string &what = "<memory>",
                        const std::function<bool(const std::string &)> &skip = nullptr);
 std::string serialize_npy(const Tensor &t);

@@ -19,6 +19,7 @@
  * generator/runtime disagreement, reported as CONVGEN_ERROR_PARAMS_MISMATCH.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,35 @@ static const char *shape_str(char buf[96], int ndim, const int64_t *d) {
     return buf;
 }
 
+/* Strides are all zero (dense), or each >= 0 and the view they describe, from data to its last
+ * element, a byte range that exists in the address space: the packing loops then compute every
+ * offset in int64 without overflow. Whether the caller's buffer really is that large the runtime
+ * cannot know (convgen.h). Called after the dims matched the kernel's (all >= 1). */
+static convgen_status check_strides(const char *n, const convgen_tensor *t) {
+    int zero = 1;
+    for (int d = 0; d < t->ndim; d++) zero &= t->strides[d] == 0;
+    if (zero) return CONVGEN_OK;
+    uint64_t last = 0; /* element offset of the view's last element */
+    for (int d = 0; d < t->ndim; d++) {
+        uint64_t term;
+        if (t->strides[d] < 0)
+            return set_error(CONVGEN_ERROR_LAYOUT, WHO ": \"%s\" stride %d is %lld; strides must be >= 0 (all zero: dense)",
+                             n, d, (long long)t->strides[d]);
+        if (__builtin_mul_overflow((uint64_t)(t->dims[d] - 1), (uint64_t)t->strides[d], &term) ||
+            __builtin_add_overflow(last, term, &last))
+            return set_error(CONVGEN_ERROR_LAYOUT, WHO ": \"%s\" stride %d is %lld: the view's offsets overflow 64 bits",
+                             n, d, (long long)t->strides[d]);
+    }
+    uint64_t end; /* one past the last byte */
+    if (__builtin_mul_overflow(last + 1, (uint64_t)sizeof(float), &end) || end > (uint64_t)PTRDIFF_MAX ||
+        end > UINTPTR_MAX - (uintptr_t)t->data) {
+        char buf[96];
+        return set_error(CONVGEN_ERROR_LAYOUT, WHO ": \"%s\" strides %s reach element %llu, past the end of the address space",
+                         n, shape_str(buf, t->ndim, t->strides), (unsigned long long)last);
+    }
+    return CONVGEN_OK;
+}
+
 /* Checks one caller tensor against the parameter it names. */
 static convgen_status check_tensor(const convgen_kernel *k, const spec *s, const convgen_tensor *t) {
     const char *n = s->name;
@@ -227,7 +257,7 @@ static convgen_status check_tensor(const convgen_kernel *k, const spec *s, const
                              shape_str(buf, s->ndim, want));
         }
     }
-    return CONVGEN_OK;
+    return check_strides(n, t);
 }
 
 /* Element strides of a tensor: as given, or dense row-major when all are zero. */
@@ -368,6 +398,10 @@ convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convge
     stage stages[2];
     int nst = layer_stages(kernel, stages, &st);
     if (nst == 0) return st;
+    /* sqrt(var + inf) would fold every BN scale to 0, and eps <= 0 admits var = 0. */
+    if (stages[0].bn != NULL && !(isfinite(bn_eps) && bn_eps > 0.0f))
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, WHO ": bn_eps is %g; it must be finite and > 0 (kernel %s)",
+                         (double)bn_eps, kernel->key);
     spec specs[MAX_SPECS];
     int nspec = stage_specs(stages, nst, specs);
 

@@ -19,8 +19,8 @@ enum {
 };
 
 typedef struct ctx { int primary; } ctx;
-typedef struct module { char *ptx; } module;
-typedef struct function { int nparams; int size[32]; } function;
+typedef struct function { int nparams; int size[32]; struct function *next; } function;
+typedef struct module { char *ptx; function *functions; /* every lookup's, freed with the module */ } module;
 typedef struct stream { int capturing, invalid; long kernels; pthread_t thread; } stream;
 typedef struct graph { long kernels; } graph;
 typedef struct alloc { uint8_t *base; size_t size; struct alloc *next; } alloc;
@@ -208,7 +208,7 @@ static CUresult load_module(void **m, const void *image) {
     if (!has_context()) return INVALID_CONTEXT;
     if (capture_forbids()) return CAPTURE_UNSUPPORTED;
     if (image == NULL || strstr((const char *)image, ".entry") == NULL) return INVALID_VALUE; /* not PTX */
-    module *x = malloc(sizeof *x);
+    module *x = calloc(1, sizeof *x);
     x->ptx = strdup((const char *)image);
     g_stats.module_loads++;
     *m = x;
@@ -225,11 +225,14 @@ API CUresult cuModuleLoadDataEx(void **m, const void *image, unsigned n, void *o
 }
 API CUresult cuModuleUnload(void *m) {
     ENTER("cuModuleUnload");
-    if (m) free(((module *)m)->ptx), free(m);
+    if (m) {
+        for (function *f = ((module *)m)->functions, *next; f != NULL; f = next) next = f->next, free(f);
+        free(((module *)m)->ptx), free(m);
+    }
     RETURN(OK);
 }
-/* ".entry NAME(" then ".param .u64 ..." / ".param .f32 ..." up to ")". Functions are kept for
- * the life of the process (Halide looks one up at every launch: a few bytes each). */
+/* ".entry NAME(" then ".param .u64 ..." / ".param .f32 ..." up to ")". Functions live as long as
+ * their module, as in the driver (Halide looks one up at every launch: a few bytes each). */
 API CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
     ENTER("cuModuleGetFunction");
     const char *ptx = ((module *)m)->ptx, *p = ptx;
@@ -247,6 +250,8 @@ API CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
         while (*t == ' ' || *t == '\t') t++;
         fn->size[fn->nparams++] = t[2] == '6' && t[3] == '4' ? 8 : t[2] == '1' && t[3] == '6' ? 2 : t[2] == '8' ? 1 : 4;
     }
+    fn->next = ((module *)m)->functions;
+    ((module *)m)->functions = fn;
     *f = fn;
     RETURN(OK);
 }

@@ -18,7 +18,8 @@ config.substitutions.append(("%status", "sh " + os.path.join(os.path.dirname(__f
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, os.environ.get("PATH", "")])
 # Kernels that `convgen run` builds are cached per test, never in the user's home.
 config.environment["HOME"] = config.test_exec_root
-for var in ("CC", "TMPDIR"):
+# The sanitizer options of a CONVGEN_SANITIZE tree (scripts/test.sh) reach the tool too.
+for var in ("CC", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 # Features for REQUIRES: lines.

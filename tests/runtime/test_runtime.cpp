@@ -518,6 +518,29 @@ TEST(BatchNorm, NonPositiveVarianceIsAnError) {
     EXPECT_ERROR_HAS("\"bn1.running_var\"[1] is -2");
 }
 
+// bn_eps is added to running_var: infinity would fold every scale to 0 and eps <= 0 admits a
+// zero variance. Layers without BatchNorm ignore it.
+TEST(BatchNorm, EpsMustBeFiniteAndPositive) {
+    auto l = make_layer(CONVGEN_KIND_DWSEP, 3, 6, 6, 4, 3, 0);
+    FakeKernel fk("fold_bad_eps", l, capture_fn<6>);
+    DwsepParams P;
+    auto ts = P.list(false);
+    for (float eps : {INFINITY, -INFINITY, NAN, 0.f, -1e-5f}) {
+        convgen_params *p = nullptr;
+        EXPECT_EQ(convgen_prepare_params(&fk.k, ts.data(), int(ts.size()), eps, &p), CONVGEN_ERROR_INVALID_ARGUMENT)
+            << eps;
+        EXPECT_EQ(p, nullptr);
+        EXPECT_ERROR_HAS("must be finite and > 0");
+    }
+    auto cl = make_layer(CONVGEN_KIND_CONV, 3, 8, 8, 4, 3, 0);
+    FakeKernel conv("conv_eps_unused", cl, capture_fn<3>);
+    Tensor w = weight(CONVGEN_LAYOUT_OIHW, 4, 3, 3, 3);
+    auto cts = named({{"weight", &w}});
+    convgen_params *p = nullptr;
+    EXPECT_EQ(convgen_prepare_params(&conv.k, cts.data(), 1, INFINITY, &p), CONVGEN_OK) << last_error();
+    convgen_params_free(p);
+}
+
 // ---- prepare_params errors ----
 
 struct ConvFixture : ::testing::Test {
@@ -617,6 +640,33 @@ TEST_F(ConvFixture, DeviceAndNullData) {
     b.t.data = nullptr;
     EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}})), CONVGEN_ERROR_INVALID_ARGUMENT);
     EXPECT_ERROR_HAS("\"bias\" has NULL data");
+}
+
+// Parameter strides are checked before anything is read: negative strides (a view whose data
+// points at its first element would read before the buffer), offsets that overflow 64 bits, and
+// views that run past the end of the address space are statuses, not reads.
+TEST_F(ConvFixture, BadParameterStrides) {
+    const int64_t neg[4] = {-36, -9, -3, -1}, huge[4] = {INT64_MAX, 9, 3, 1}, far[4] = {INT64_MAX / 8, 9, 3, 1};
+    std::memcpy(w.t.strides, neg, sizeof neg);
+    EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}})), CONVGEN_ERROR_LAYOUT);
+    EXPECT_ERROR_HAS("\"weight\" stride 0 is -36; strides must be >= 0");
+    EXPECT_EQ(p, nullptr);
+    std::memcpy(w.t.strides, huge, sizeof huge);
+    EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}})), CONVGEN_ERROR_LAYOUT);
+    EXPECT_ERROR_HAS("\"weight\" stride 0 is 9223372036854775807: the view's offsets overflow 64 bits");
+    std::memcpy(w.t.strides, far, sizeof far);
+    EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}})), CONVGEN_ERROR_LAYOUT);
+    EXPECT_ERROR_HAS("\"weight\" strides (1152921504606846975, 9, 3, 1) reach element");
+    EXPECT_ERROR_HAS("past the end of the address space");
+    std::memset(w.t.strides, 0, sizeof w.t.strides);
+    b.t.strides[0] = -1;
+    EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}})), CONVGEN_ERROR_LAYOUT);
+    EXPECT_ERROR_HAS("\"bias\" stride 0 is -1");
+    // Broadcast (a zero stride among others) and exact dense strides stay valid views.
+    b.t.strides[0] = 0;
+    const int64_t dense[4] = {27, 9, 3, 1};
+    std::memcpy(w.t.strides, dense, sizeof dense);
+    EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}})), CONVGEN_OK) << last_error();
 }
 
 TEST_F(ConvFixture, ArgsTableDisagreesWithTheRuntime) {

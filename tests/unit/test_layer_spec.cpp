@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 
 using namespace convgen;
 
@@ -57,6 +58,18 @@ TEST(LayerSpec, DwsepActPerStage) {
     EXPECT_EQ(both.dw_stage_act(), Act::Relu);
     // --set act=... replaces both.
     EXPECT_EQ(with_overrides(s, {"act=relu"}).dw_stage_act(), Act::Relu);
+}
+
+// Fuzz finding (fuzz.layer_string): an empty act split into no parts and read past them.
+TEST(LayerSpec, EmptyActIsBadInput) {
+    for (const char *text : {"kind=dwsep,c=8,h=8,w=8,cout=4,k=3,act=", "kind=conv,c=1,h=4,w=4,cout=1,act=,x=1"}) {
+        try {
+            parse_layer(text);
+            ADD_FAILURE() << text << " was accepted";
+        } catch (const SpecError &e) {
+            EXPECT_NE(std::string(e.what()).find("act"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(LayerSpec, SamePaddingPutsTheOddPixelLast) {
@@ -277,4 +290,86 @@ TEST(Validation, NamesTheFieldAndValue) {
     EXPECT_EQ(message("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,act=relu7:none"),
               "layer: act='relu7' is not one of none | relu | relu6");
     EXPECT_EQ(message("kind=conv,c=3,h=8,w=8,cout=4,k=3,"), "layer: empty item in 'kind=conv,c=3,h=8,w=8,cout=4,k=3,'");
+}
+
+namespace {
+
+std::string spec_error(const std::function<void()> &f) {
+    try {
+        f();
+    } catch (const SpecError &e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+std::string layer_error(const std::string &text) {
+    return spec_error([&] { parse_layer(text); });
+}
+
+}  // namespace
+
+// Issue 15: values that overflowed int arithmetic (UBSan) or were reported as numbers the user
+// never gave.
+TEST(Validation, SamePaddingNeverOverflows) {
+    EXPECT_EQ(layer_error("kind=conv,c=3,h=2147483647,w=8,cout=4,k=3,pad=same"),
+              "layer: h=2147483647 is too large (max 16777216)");
+    EXPECT_EQ(layer_error("kind=conv,c=3,h=8,w=8,cout=4,k=2000000000,pad=same"),
+              "layer: kh=2000000000 is too large (max 16777216)");
+    EXPECT_EQ(layer_error("kind=conv,c=3,h=8,w=8,cout=4,k=4,dilation=16777216,pad=same"),
+              "layer: pad=same needs 50331648 rows of padding for h=8, kh=4, dilation 16777216 (max 16777216 per side)");
+    EXPECT_EQ(layer_error("kind=conv,c=3,h=8,w=8,cout=4,k=3,stride=0,pad=same"), "layer: stride (sh)=0 must be >= 1");
+}
+
+TEST(Validation, DepthwiseCoutIsComputedIn64Bits) {
+    EXPECT_EQ(layer_error("kind=depthwise,c=65536,h=1,w=1,k=1,multiplier=65536"),
+              "layer: kind=depthwise has cout = c * multiplier = 65536 * 65536 = 4294967296, too large (max 16777216)");
+    EXPECT_EQ(layer_error("kind=depthwise,c=65536,h=1,w=1,k=1,multiplier=65536,cout=0"),
+              "layer: cout=0 must be >= 1");
+    EXPECT_EQ(layer_error("kind=depthwise,c=4096,h=1,w=1,k=1,multiplier=4096,cout=5"),
+              "layer: kind=depthwise needs cout = c * multiplier = 16777216, got cout=5");
+}
+
+TEST(Validation, EpsMustBeAFloat) {
+    EXPECT_EQ(layer_error("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,eps=1e300"),
+              "layer: eps=1e300 is outside the float range [1.17549e-38, 3.40282e+38]");
+    EXPECT_EQ(layer_error("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,eps=1e-50"),
+              "layer: eps=1e-50 is outside the float range [1.17549e-38, 3.40282e+38]");
+    EXPECT_EQ(layer_error("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,eps=inf"), "layer: eps='inf' must be a positive number");
+    EXPECT_EQ(layer_error("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,eps=nan"), "layer: eps='nan' must be a positive number");
+    EXPECT_FLOAT_EQ(parse_layer("kind=dwsep,c=3,h=8,w=8,cout=4,k=3,eps=1e-3").eps, 1e-3f);
+}
+
+TEST(Validation, MessagesAreOneLine) {
+    EXPECT_EQ(layer_error("kind=conv,c=3\n4,h=8,w=8,cout=4,k=3"), "layer: c='3\\x0a4' is not an integer");
+    EXPECT_EQ(spec_error([] { parse_layer_file(write_temp("nl.json", R"([{"name": "a\nb", "kind": "cnv"}])")); }),
+              testing::TempDir() + "nl.json: layer 0 (a\\x0ab): layer: kind='cnv' is not one of conv | pointwise | "
+                                   "depthwise | dwsep");
+    EXPECT_EQ(layer_error("kind=conv\x1b[31m,c=3"), "layer: kind='conv\\x1b[31m' is not one of conv | pointwise | depthwise | dwsep");
+    EXPECT_EQ(SpecError("a\tb\r\nc\x7f").what(), std::string("a\\x09b\\x0d\\x0ac\\x7f"));
+    EXPECT_EQ(one_line("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 stays as it is
+}
+
+TEST(LayerFiles, JsonNumbersOutOfRangeAreBadInput) {
+    EXPECT_EQ(spec_error([] { parse_layer_file(write_temp("big.json", R"([{"kind": "conv", "c": 1e400}])")); }),
+              testing::TempDir() + "big.json: invalid JSON: [json.exception.out_of_range.406] number overflow parsing '1e400'");
+    EXPECT_EQ(spec_error([] {
+                  parse_layer_file(write_temp("u64.json",
+                      R"([{"kind": "conv", "c": 18446744073709551615, "h": 8, "w": 8, "cout": 4, "k": 3}])"));
+              }),
+              testing::TempDir() + "u64.json: layer 0: layer: c=18446744073709551615 is out of range");
+    EXPECT_EQ(spec_error([] {
+                  parse_layer_file(write_temp("f.json", R"([{"kind": "conv", "c": 3.5, "h": 8, "w": 8, "cout": 4, "k": 3}])"));
+              }),
+              testing::TempDir() + "f.json: layer 0: layer: c='3.5' is not an integer");
+    auto l = parse_layer_file(write_temp("eps.json", R"([{"kind": "dwsep", "c": 3, "h": 8, "w": 8, "cout": 4, "k": 3,
+                                                           "eps": 1.2345678e-5}])"));
+    EXPECT_EQ(l[0].eps, 1.2345678e-5f);  // not rounded to 6 digits on the way
+}
+
+TEST(LayerFiles, TsvDepthwiseWithHugeNumbers) {
+    EXPECT_EQ(spec_error([] {
+                  parse_layer_file(write_temp("huge.tsv", "D\tdw\t1\t99999999999999999999\t8\t8\t4\t3\t1\t1\t1\n"));
+              }),
+              testing::TempDir() + "huge.tsv:1 (D): layer: c=99999999999999999999 is out of range");
 }

@@ -15,7 +15,9 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -25,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -413,6 +416,9 @@ TEST(NpyErrors, BadHeader) {
     // A structured dtype (list of fields) is named as the dtype.
     EXPECT_THAT(error_of([] { parse_npy(with_header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}"), "x.npy"); }),
                 HasSubstr("x.npy: dtype '[('a', '<f4')]' is not supported"));
+    // numpy's header is a Python literal: an unquoted descr is not one (issue 15).
+    EXPECT_EQ(error_of([] { parse_npy(with_header("{'descr': <f4, 'fortran_order': False, 'shape': (1,)}", "abcd"), "x.npy"); }),
+              "x.npy: bad header: descr '<f4' is not a quoted string");
     // Big-endian float32 is a different dtype.
     EXPECT_THAT(error_of([] { parse_npy(with_header("{'descr': '>f4', 'fortran_order': False, 'shape': (1,)}", "abcd"), "x.npy"); }),
                 HasSubstr("dtype '>f4' is not supported"));
@@ -478,7 +484,7 @@ TEST(NpzErrors, Truncated) {
     std::string b = bytes(kNpzStored);
     EXPECT_THAT(error_of([&] { parse_npz(b.substr(0, b.size() - 30), "w.npz"); }), HasSubstr("w.npz: "));
     EXPECT_THAT(error_of([&] { parse_npz(b.substr(0, 400), "w.npz"); }),
-                HasSubstr("w.npz: not a zip archive (no end of central directory record)"));
+                HasSubstr("w.npz: not a zip archive (400 bytes, no readable end of central directory record)"));
     // The central directory survives but the entries' data is cut: move the tail earlier.
     std::string ours = serialize_npz({{"a", make({16})}});
     size_t cd = ours.find("PK\x01\x02");
@@ -487,7 +493,8 @@ TEST(NpzErrors, Truncated) {
     size_t eocd = cut.size() - 22;
     uint32_t off = uint32_t(cd - 20);
     for (int i = 0; i < 4; i++) cut[eocd + 16 + i] = char((off >> (8 * i)) & 0xff);
-    EXPECT_EQ(error_of([&] { parse_npz(cut, "w.npz"); }), "w.npz: entry 'a.npy': data is truncated: 172 of 192 bytes");
+    // minizip reads the entry's 192 bytes up to and into the directory: the CRC tells.
+    EXPECT_THAT(error_of([&] { parse_npz(cut, "w.npz"); }), HasSubstr("w.npz: entry 'a.npy': CRC32 mismatch"));
 }
 
 TEST(NpzErrors, NotAZip) {
@@ -554,4 +561,142 @@ TEST(NpyAtomic, FailureKeepsTheOldFileAndRemovesTheTemporary) {
     // Unwritable place: nothing created.
     EXPECT_THAT(error_of([&] { write_npy(dir / "no/such/dir/a.npy", make({2})); }), HasSubstr("cannot create"));
     EXPECT_EQ(dir.files(), std::vector<std::string>{"a.npy"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// hostile archives (issue 15): the zip directory is checked before anything is inflated
+
+namespace {
+
+struct ZipEntrySpec {
+    std::string name;
+    uint16_t method;  // 0 STORED, 8 DEFLATE
+    uint32_t crc, csize, usize;
+    std::string data;  // what follows the local header
+};
+
+void put16(std::string &b, uint32_t v) { b.push_back(char(v & 0xff)), b.push_back(char((v >> 8) & 0xff)); }
+void put32(std::string &b, uint32_t v) { put16(b, v & 0xffff), put16(b, v >> 16); }
+
+// A zip whose directory records whatever the entries claim.
+std::string make_zip(const std::vector<ZipEntrySpec> &entries) {
+    std::string out, cd;
+    for (const auto &e : entries) {
+        const uint32_t offset = uint32_t(out.size());
+        for (std::string *b : {&out, &cd}) {
+            put32(*b, b == &out ? 0x04034b50 : 0x02014b50);
+            if (b == &cd) put16(*b, 0x0314);
+            put16(*b, 20), put16(*b, 0), put16(*b, e.method), put16(*b, 0), put16(*b, 0x21);
+            put32(*b, e.crc), put32(*b, e.csize), put32(*b, e.usize);
+            put16(*b, uint32_t(e.name.size())), put16(*b, 0);
+            if (b == &cd) put16(*b, 0), put16(*b, 0), put16(*b, 0), put32(*b, 0), put32(*b, offset);
+            *b += e.name;
+        }
+        out += e.data;
+    }
+    const uint32_t cd_at = uint32_t(out.size());
+    out += cd;
+    put32(out, 0x06054b50), put16(out, 0), put16(out, 0);
+    put16(out, uint32_t(entries.size())), put16(out, uint32_t(entries.size()));
+    put32(out, uint32_t(cd.size())), put32(out, cd_at), put16(out, 0);
+    return out;
+}
+
+// `bytes` zeros as a raw DEFLATE stream, compressed in pieces so that the test itself stays small.
+std::string deflate_zeros(uint64_t bytes, uint32_t *crc) {
+    z_stream zs{};
+    EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    std::vector<char> zeros(1 << 20, 0), buf(1 << 16);
+    std::string out;
+    *crc = uint32_t(crc32(0L, Z_NULL, 0));
+    for (uint64_t done = 0; done < bytes || zs.avail_in;) {
+        if (zs.avail_in == 0) {
+            const uInt n = uInt(std::min<uint64_t>(zeros.size(), bytes - done));
+            zs.next_in = reinterpret_cast<Bytef *>(zeros.data());
+            zs.avail_in = n;
+            *crc = uint32_t(crc32(*crc, zs.next_in, n));
+            done += n;
+        }
+        zs.next_out = reinterpret_cast<Bytef *>(buf.data());
+        zs.avail_out = uInt(buf.size());
+        deflate(&zs, done < bytes ? Z_NO_FLUSH : Z_FINISH);
+        out.append(buf.data(), buf.size() - zs.avail_out);
+    }
+    for (int rc = Z_OK; rc != Z_STREAM_END;) {
+        zs.next_out = reinterpret_cast<Bytef *>(buf.data());
+        zs.avail_out = uInt(buf.size());
+        rc = deflate(&zs, Z_FINISH);
+        out.append(buf.data(), buf.size() - zs.avail_out);
+    }
+    deflateEnd(&zs);
+    return out;
+}
+
+// The peak resident memory f() adds, measured in a child process (KiB); -1 if the child failed.
+long child_peak_kib(const std::function<void()> &f) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        try {
+            f();
+        } catch (...) {
+        }
+        getrusage(RUSAGE_SELF, &after);
+        _exit(int(std::min<long>((after.ru_maxrss - before.ru_maxrss) / 1024, 250)));  // MiB, capped
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? long(WEXITSTATUS(status)) * 1024 : -1;
+}
+
+const uint64_t kBomb = 128ull << 20;  // what each hostile entry inflates to
+
+}  // namespace
+
+TEST(NpzHostile, LocalHeaderPastTheEndOfTheFile) {
+    std::string b = serialize_npz({{"a", make({2})}});
+    size_t cd = b.find("PK\x01\x02");
+    for (int i = 0; i < 4; i++) b[cd + 42 + i] = char((0x7ffffff0u >> (8 * i)) & 0xff);
+    EXPECT_EQ(error_of([&] { parse_npz(b, "w.npz"); }),
+              "w.npz: entry 'a.npy': bad local header (the directory points outside the file or at no matching local "
+              "header)");
+}
+
+TEST(NpzHostile, ExpectedNamesAndSizesAreCheckedBeforeInflating) {
+    uint32_t crc;
+    const std::string z = deflate_zeros(kBomb, &crc);
+    ASSERT_LT(z.size(), 1u << 20);
+    const std::string honest = make_zip({{"weight.npy", 8, crc, uint32_t(z.size()), uint32_t(kBomb), z}});
+    const NpzExpect expect{nullptr, {{"weight", 6}, {"bias", 2}}};
+    EXPECT_EQ(error_of([&] { parse_npz(honest, "w.npz", expect); }),
+              "w.npz: entry 'weight.npy': holds 134217728 bytes, more than the 65595 its array can take as .npy "
+              "(header included)");
+    const std::string unknown = make_zip({{"junk.npy", 8, crc, uint32_t(z.size()), uint32_t(kBomb), z}});
+    EXPECT_EQ(error_of([&] { parse_npz(unknown, "w.npz", expect); }),
+              "w.npz: entry 'junk.npy': is not a parameter of this layer (it takes bias, weight)");
+    // A directory that understates the size: never more than it records is inflated.
+    const std::string liar = make_zip({{"weight.npy", 8, crc, uint32_t(z.size()), 152, z}});
+    EXPECT_THAT(error_of([&] { parse_npz(liar, "w.npz", expect); }), HasSubstr("w.npz: entry 'weight.npy': CRC32 mismatch"));
+    // Memory stays that of the layer: each case adds at most a few MiB (the bomb is 128 MiB).
+    for (const std::string *b : {&honest, &unknown, &liar}) {
+        const long kib = child_peak_kib([&] { parse_npz(*b, "w.npz", expect); });
+        EXPECT_GE(kib, 0);
+        EXPECT_LE(kib, 8 * 1024) << "parse_npz of a 128 MiB zip bomb grew the process by " << kib << " KiB";
+    }
+    // Without expectations the file bounds the claim: 1032:1 at most.
+    const std::string impossible = make_zip({{"weight.npy", 8, crc, 1000, 0x7fffffff, z.substr(0, 1000)}});
+    EXPECT_EQ(error_of([&] { parse_npz(impossible, "w.npz"); }),
+              "w.npz: entry 'weight.npy': uncompressed size 2147483647 is impossible for 1000 compressed bytes");
+}
+
+TEST(NpzHostile, ExpectationsAcceptWhatTheyName) {
+    const std::string b = serialize_npz({{"weight", make({2, 3})}, {"bias", make({2})}, {"steps", make({1})}});
+    const NpzExpect expect{[](const std::string &n) { return n == "steps"; }, {{"weight", 6}, {"bias", 2}}};
+    NamedTensors ts = parse_npz(b, "w.npz", expect);
+    EXPECT_EQ(ts.size(), 2u);
+    expect_same(ts.at("weight"), make({2, 3}));
+    // An array larger than expected, but within the bound, is left to the consumer's shape check.
+    const NpzExpect small{nullptr, {{"weight", 1}, {"bias", 2}, {"steps", 1}}};
+    EXPECT_EQ(parse_npz(b, "w.npz", small).at("weight").shape, (std::vector<int64_t>{2, 3}));
 }

@@ -12,6 +12,15 @@
  * Every call returns a convgen_status; on failure convgen_last_error() holds a one-line message
  * naming the bad value (thread-local, valid until the next failing call on that thread).
  * Nothing here aborts on caller input, and a kernel never writes outside the output tensor.
+ *
+ * What the runtime cannot check, because C pointers carry no size: that each tensor's buffer
+ * really holds what its dims and strides describe (dense: the product of dims elements; strided:
+ * up to the last element the strides reach), that host data is float-aligned and stays valid
+ * and unmodified during the call, that a CUDA `data` is a live device allocation of that size,
+ * and that the output does not overlap the input or the parameters. Everything else is checked:
+ * parameter strides must be >= 0 (all zero: dense) and the view they describe must exist in the
+ * address space (its offsets fit in 64 bits, it does not wrap past the end of memory), else
+ * CONVGEN_ERROR_LAYOUT; activations must be dense.
  */
 #ifndef CONVGEN_CONVGEN_H
 #define CONVGEN_CONVGEN_H
@@ -190,8 +199,9 @@ int convgen_kernel_supported(const convgen_kernel *kernel);
 /* ---- parameters ---- */
 typedef struct convgen_params convgen_params;
 /* From framework-layout weights to the packed layout the kernel takes, BatchNorm folded (dwsep,
- * with epsilon bn_eps). Done once; the result is immutable and may be shared across threads.
- * Weights are host tensors. */
+ * with epsilon bn_eps, which must then be finite and > 0; other kinds ignore it). Done once; the
+ * result is immutable and may be shared across threads. Weights are host tensors; their strides
+ * may describe any view with strides >= 0 (see the top of this file for what is checked). */
 convgen_status convgen_prepare_params(const convgen_kernel *kernel, const convgen_named_tensor *tensors,
                                       int count, float bn_eps, convgen_params **out);
 /* CUDA kernels: copies the packed parameters to the device once; they stay there until
