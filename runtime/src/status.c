@@ -30,11 +30,24 @@ const char *convgen_status_string(convgen_status status) {
 
 const char *convgen_last_error(void) { return g_error; }
 
+/* Messages echo caller text (tensor and parameter names, kernel keys): control characters in it
+ * are written as \xNN so that a message is always one printable line. */
 convgen_status set_error(convgen_status status, const char *fmt, ...) {
+    char raw[sizeof g_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_error, sizeof g_error, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)raw; *c; ++c) {
+        const int control = *c < 0x20 || *c == 0x7f;
+        if (n + (control ? 4 : 1) >= sizeof g_error) break;
+        if (control)
+            n += (size_t)snprintf(g_error + n, 5, "\\x%02x", *c);
+        else
+            g_error[n++] = (char)*c;
+    }
+    g_error[n] = '\0';
     return status;
 }
 

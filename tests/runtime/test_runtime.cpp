@@ -581,6 +581,13 @@ TEST_F(ConvFixture, UnknownParameter) {
     EXPECT_ERROR_HAS("expects weight, bias");
 }
 
+// A caller's name is echoed with its control characters escaped: the message stays one line.
+TEST_F(ConvFixture, ControlCharactersInANameAreEscaped) {
+    EXPECT_EQ(prepare(named({{"weight", &w}, {"bias", &b}, {"bad\nname\t\x1b", &w}})), CONVGEN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(last_error().find_first_of("\n\r\t\x1b"), std::string::npos) << last_error();
+    EXPECT_ERROR_HAS("unknown parameter \"bad\\x0aname\\x09\\x1b\"");
+}
+
 TEST_F(ConvFixture, BiasForALayerWithoutBias) {
     fk.k.layer.bias = 0;
     fk.args.erase(fk.args.begin() + 2);
