@@ -77,6 +77,7 @@ private:
         } catch (const std::exception &e) {
             fail(path_ + ": invalid ONNX model: " + one_line(e.what()));
         }
+        conv_checks();
         // --batch N fixes dimension 0 of every graph input before shapes are inferred.
         std::map<std::string, bool> init;
         for (const auto &t : model_.graph().initializer()) init[t.name()] = true;
@@ -114,6 +115,44 @@ private:
                          "not read (save the model with its weights inside)");
             }
             for (const std::string &t : node.output()) known.insert(t);
+        }
+    }
+
+    // libonnx 1.12's Conv shape inference indexes the input's dimensions by the weight's (and the
+    // reverse with auto_pad), past either's end when their ranks differ, and divides by the
+    // strides: segfaults and a division by zero found by tests/fuzz. Refuse those before inferring. Ranks come from the
+    // graph inputs, constants and declared shapes, carried through ops that keep their input's rank.
+    void conv_checks() const {
+        static const std::set<std::string> keeps_rank = {"Identity", "Relu", "Clip", "Sigmoid", "HardSwish",
+                                                         "HardSigmoid", "LeakyRelu", "Tanh", "BatchNormalization",
+                                                         "Conv"};
+        const onnx::GraphProto &gp = model_.graph();
+        std::map<std::string, int> rank;
+        for (const auto &t : gp.initializer()) rank[t.name()] = t.dims_size();
+        for (const auto *vs : {&gp.input(), &gp.value_info()})
+            for (const auto &v : *vs)
+                if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+                    rank[v.name()] = v.type().tensor_type().shape().dim_size();
+        auto known = [&](const std::string &t) { auto it = rank.find(t); return it == rank.end() ? -1 : it->second; };
+        for (const onnx::NodeProto &node : gp.node()) {
+            if (node.op_type() == "Conv")
+                for (const auto &a : node.attribute())
+                    if (a.name() == "strides" || a.name() == "dilations")
+                        for (int64_t v : a.ints())
+                            if (v < 1) fail(where(node) + ": " + a.name() + " " + std::to_string(v) + " must be >= 1");
+            if (node.op_type() == "Conv" && node.input_size() >= 2) {
+                const int x = known(node.input(0)), w = known(node.input(1));
+                if (x >= 0 && w >= 0 && w != x)
+                    fail(where(node) + ": weight '" + node.input(1) + "' has " + std::to_string(w) + " dimensions, its input '" +
+                         node.input(0) + "' " + std::to_string(x));
+            }
+            if (node.output_size() == 0) continue;
+            if (node.op_type() == "Constant") {
+                for (const auto &a : node.attribute())
+                    if (a.name() == "value" && a.has_t()) rank[node.output(0)] = a.t().dims_size();
+            } else if (keeps_rank.count(node.op_type()) && node.input_size() >= 1 && known(node.input(0)) >= 0) {
+                rank[node.output(0)] = known(node.input(0));
+            }
         }
     }
 

@@ -209,6 +209,16 @@ save_bad("missing_init", [helper.make_node("Conv", ["X", "w_missing"], ["y"], na
 save_bad("uninferable", [helper.make_node("Reshape", ["X", "S"], ["r"], name="reshape"),
                          helper.make_node("Conv", ["r", "w"], ["y"], name="conv_after_reshape")],
          [x_in, helper.make_tensor_value_info("S", TensorProto.INT64, [4])], [numpy_helper.from_array(rand(2, 4, 3, 3), "w")])
+# libonnx's Conv inference reads past the input's or the weight's dimensions when their ranks differ (tests/fuzz)
+save_bad("weight_rank", [helper.make_node("Relu", ["X"], ["r"], name="relu_first"),
+                         helper.make_node("Conv", ["r", "w5"], ["y"], name="conv_rank5")],
+         [x_in], [numpy_helper.from_array(rand(2, 4, 3, 3, 3), "w5")])
+save_bad("weight_rank_same", [helper.make_node("Conv", ["X", "w3"], ["c"], name="conv_rank3", auto_pad="SAME_UPPER",
+                                              strides=[2, 2]), helper.make_node("Relu", ["c"], ["y"], name="relu")],
+         [x_in], [numpy_helper.from_array(rand(2, 4, 3), "w3")])
+save_bad("stride0", [helper.make_node("Conv", ["X", "w"], ["c"], name="conv_stride0", auto_pad="SAME_UPPER",
+                                      strides=[0, 2]), helper.make_node("Relu", ["c"], ["y"], name="relu")],
+         [x_in], [numpy_helper.from_array(rand(2, 4, 3, 3), "w")])
 ext = numpy_helper.from_array(rand(2, 4, 3, 3), "w_ext")
 ext.ClearField("raw_data")
 ext.data_location = TensorProto.EXTERNAL
@@ -216,7 +226,8 @@ ext.external_data.add(key="location", value="weights.bin")
 save_bad("external", [helper.make_node("Conv", ["X", "w_ext"], ["y"], name="conv_external")], [x_in], [ext])
 expect = {"truncated.onnx": "not a valid ONNX model", "corrupt.onnx": "not a valid ONNX model",
           "missing_init.onnx": "conv_missing", "uninferable.onnx": "conv_after_reshape",
-          "external.onnx": "conv_external"}
+          "external.onnx": "conv_external", "weight_rank.onnx": "conv_rank5",
+          "weight_rank_same.onnx": "conv_rank3", "stride0.onnx": "conv_stride0"}
 for name, blob in bad.items():
     path = os.path.join(WORK, name)
     open(path, "wb").write(blob)
