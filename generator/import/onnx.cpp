@@ -32,6 +32,16 @@ std::string one_line(std::string s) {
     return s;
 }
 
+// Names go into the layer file: the JSON writer must accept them (valid UTF-8).
+bool json_text(const std::string &s) {
+    try {
+        (void)nlohmann::json(s).dump();
+        return true;
+    } catch (const nlohmann::json::type_error &) {
+        return false;
+    }
+}
+
 // Shapes of every known tensor; -1 for a dimension that is not a fixed number.
 struct Shape {
     std::vector<int64_t> dims;
@@ -103,7 +113,13 @@ private:
         std::set<std::string> known;
         for (const auto &t : gp.initializer()) init[t.name()] = &t, known.insert(t.name());
         for (const auto &v : gp.input()) known.insert(v.name());
-        for (const onnx::NodeProto &node : gp.node()) {
+        for (int i = 0; i < gp.node_size(); i++) {
+            const onnx::NodeProto &node = gp.node(i);
+            bool names_ok = json_text(node.name()) && json_text(node.op_type());
+            for (const auto *ts : {&node.input(), &node.output()})
+                for (const std::string &t : *ts) names_ok = names_ok && json_text(t);
+            if (!names_ok)
+                fail(path_ + ": node " + std::to_string(i) + ": its name, op type or a tensor name is not valid UTF-8");
             for (const std::string &t : node.input()) {
                 if (t.empty()) continue;
                 if (!known.count(t))

@@ -219,6 +219,11 @@ save_bad("weight_rank_same", [helper.make_node("Conv", ["X", "w3"], ["c"], name=
 save_bad("stride0", [helper.make_node("Conv", ["X", "w"], ["c"], name="conv_stride0", auto_pad="SAME_UPPER",
                                       strides=[0, 2]), helper.make_node("Relu", ["c"], ["y"], name="relu")],
          [x_in], [numpy_helper.from_array(rand(2, 4, 3, 3), "w")])
+b = helper.make_model(helper.make_graph([helper.make_node("Conv", ["X", "w"], ["y"], name="conv_LATIN1")], "latin1", [x_in],
+                                        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None] * 4)],
+                                        [numpy_helper.from_array(rand(2, 4, 3, 3), "w")]),
+                      opset_imports=[helper.make_opsetid("", 14)]).SerializeToString()
+bad["latin1_name.onnx"] = b.replace(b"conv_LATIN1", b"conv_\xe9\xe9\xe9\xe9\xe9\xe9")  # a name in Latin-1: not UTF-8
 ext = numpy_helper.from_array(rand(2, 4, 3, 3), "w_ext")
 ext.ClearField("raw_data")
 ext.data_location = TensorProto.EXTERNAL
@@ -227,7 +232,8 @@ save_bad("external", [helper.make_node("Conv", ["X", "w_ext"], ["y"], name="conv
 expect = {"truncated.onnx": "not a valid ONNX model", "corrupt.onnx": "not a valid ONNX model",
           "missing_init.onnx": "conv_missing", "uninferable.onnx": "conv_after_reshape",
           "external.onnx": "conv_external", "weight_rank.onnx": "conv_rank5",
-          "weight_rank_same.onnx": "conv_rank3", "stride0.onnx": "conv_stride0"}
+          "weight_rank_same.onnx": "conv_rank3", "stride0.onnx": "conv_stride0",
+          "latin1_name.onnx": "node 0: its name, op type or a tensor name is not valid UTF-8"}
 for name, blob in bad.items():
     path = os.path.join(WORK, name)
     open(path, "wb").write(blob)
