@@ -105,8 +105,6 @@ inline double padding_free_share(const LayerSpec &s, int tx) {
 // oneDNN; 64 -> 128 3x3 stride 2 on 56x56 550-669 -> 524-547 us; R4 about the same. A 5x5 pad-2
 // layer on 28 columns (two column tiles, both reading padding) stays materialised: inline it
 // measured 210 -> 441 us on AVX2.
-inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx);
-
 // Applies Choice::pad / in_v (choose_padding).
 inline void apply_padded_input(Algorithm &a, const Choice &c) {
     if (c.pad != 1) return;
