@@ -63,6 +63,7 @@ struct Options {
     std::string layers, target = "host", tsv, png, work = CONVGEN_BENCH_WORK_DIR;
     std::vector<std::string> sets;
     std::string choice;     // --choice: schedule fields over every kernel's default
+    std::string db;         // --db: tuning records (else $CONVGEN_TUNING_DB)
     int random = 0;         // --random N: N drawn layers (bench/random_layers.h) instead of --layers
     uint64_t random_seed = 1;
     int threads = 2, rounds = 5, dram_mib = 256;
@@ -175,8 +176,10 @@ struct GenStatus {
 };
 
 // Generates (or reuses) the kernels in o.work.
-GenStatus generate_kernels(const std::vector<LayerSpec> &layers, const ResolvedTarget &target, const Options &o) {
+GenStatus generate_kernels(const std::vector<LayerSpec> &layers, const ResolvedTarget &target, const Options &o,
+                           const TuningDb *db) {
     GenerateOptions g;
+    g.db = db;
     g.out_dir = o.work;
     g.bundle = "convgen_bench_kernels";
     g.verbose = o.verbose;
@@ -277,13 +280,14 @@ int bench(const Options &o) {
     if (o.random)
         std::printf("random layers: --random %d --random-seed %llu\n", o.random, (unsigned long long)o.random_seed);
     const ResolvedTarget target = resolve_target(o.target);
-    for (LayerSpec &s : layers) s = specialize(with_overrides(s, sets), target, o.choice);
+    const std::optional<TuningDb> db = TuningDb::from_option(o.db);
+    for (LayerSpec &s : layers) s = specialize(with_overrides(s, sets), target, o.choice, db ? &*db : nullptr).spec;
     if (o.threads < 1) throw SpecError("--threads: must be >= 1, got " + std::to_string(o.threads));
     if (o.rounds < 1) throw SpecError("--rounds: must be >= 1, got " + std::to_string(o.rounds));
 
     // Kernels: generated (or reused when unchanged) in the work folder, then loaded.
     const auto g0 = Clock::now();
-    const GenStatus gen = generate_kernels(layers, target, o);
+    const GenStatus gen = generate_kernels(layers, target, o, db ? &*db : nullptr);
     LoadedBundle bundle(o.work);
     const double gen_s = std::chrono::duration<double>(Clock::now() - g0).count();
     using set_threads_fn = int (*)(int);
@@ -485,6 +489,7 @@ int main(int argc, char **argv) {
     app.add_option("--random", o.random, "benchmark N randomly drawn layers instead of a file");
     app.add_option("--random-seed", o.random_seed, "seed of the --random draw (printed with the table)");
     app.add_option("--choice", o.choice, "schedule fields over every kernel's default (README, Schedules)");
+    app.add_option("--db", o.db, "tuning records (convgen tune) for convgen's kernels; default $CONVGEN_TUNING_DB");
     app.add_option("--target", o.target, "convgen target (host, x86_avx2, x86_avx512, Halide string)");
     app.add_option("--threads", o.threads, "threads for convgen (Halide), oneDNN (OpenMP) and the probe");
     app.add_option("--set", o.sets, "key=value,... applied to every layer after layout=nhwc (repeatable)");

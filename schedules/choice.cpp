@@ -12,6 +12,7 @@ struct Field {
     const char *name;
     int Choice::*member;
     int min, max;  // the static range; validate() adds the layer's bounds
+    bool enumerated() const { return max <= 3; }  // par, pad, unroll, dw_par, wcopy: named cases
 };
 
 const std::vector<Field> &fields() {
@@ -116,6 +117,37 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.dw_v) at_most("dw_v", c.dw_v, nhwc ? s.c : s.out_w(), nhwc ? "the channels" : "the output width");
     if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
     if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");
+}
+
+std::vector<Choice> neighbors(const Choice &c, const Choice &reference, const LayerSpec &spec) {
+    std::vector<Choice> out;
+    auto add = [&](Choice n) {
+        if (n == c) return;
+        for (const Choice &o : out)
+            if (o == n) return;
+        try {
+            validate(n, reference, spec);
+        } catch (const SpecError &) {
+            return;
+        }
+        out.push_back(n);
+    };
+    for (const Field &f : fields()) {
+        const int v = c.*f.member;
+        if (!v) continue;
+        std::vector<int> values;
+        if (f.enumerated())
+            for (int x = f.min; x <= f.max; x++) values.push_back(x);
+        else
+            values = {v / 2, v - 1, v + 1, v * 2};
+        for (int x : values) {
+            if (x < f.min || x > f.max) continue;
+            Choice n = c;
+            n.*f.member = x;
+            add(n);
+        }
+    }
+    return out;
 }
 
 }  // namespace convgen

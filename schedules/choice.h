@@ -15,6 +15,7 @@
 #include "generator/spec/layer_spec.h"
 
 #include <string>
+#include <vector>
 
 namespace convgen {
 
@@ -50,5 +51,15 @@ Choice parse_choice(const std::string &text, Choice base = {});
 // Checks a Choice against the layer and the kind's fields (`reference`: the default Choice of
 // this layer, whose used fields are the only ones allowed). Throws SpecError naming the field.
 void validate(const Choice &c, const Choice &reference, const LayerSpec &spec);
+
+// The version of the space: bumped when a field's meaning changes, so that tuning records
+// (generator/driver/tuning_db.h) made for another space are not applied.
+constexpr int kChoiceSpaceVersion = 1;
+
+// The valid Choices one step from `c` (one field changed: a numeric field halved, doubled or
+// moved by one, an enumerated field (par, pad, unroll, dw_par, wcopy) set to each other value),
+// in field order, over the fields `reference` (the layer's default) uses. `convgen tune`
+// searches the space by these steps.
+std::vector<Choice> neighbors(const Choice &c, const Choice &reference, const LayerSpec &spec);
 
 }  // namespace convgen

@@ -3,7 +3,7 @@
 // A target family (x86 and AArch64 share the CPU family, schedules/cpu/; CUDA has its own) gives
 // each kind a default Choice (schedules/choice.h: a function of the layer and the machine facts)
 // and applies a Choice to the pipeline. choose_schedule() is the one place that decides which
-// Choice a kernel gets: an override (`--choice`, later a tuned record) validated against the
+// Choice a kernel gets: an override (`--choice` or a tuned record) validated against the
 // kind's fields, else the default. Nothing else branches on that. Schedules never compute: they
 // only schedule the struct's Funcs.
 #pragma once
@@ -18,7 +18,7 @@
 namespace convgen {
 
 // Where a kernel's Choice came from.
-enum class ScheduleSource { Default, Override };
+enum class ScheduleSource { Default, Override, Tuned };
 const char *to_string(ScheduleSource s);
 
 struct Schedule {
@@ -32,10 +32,13 @@ bool has_schedules(const Halide::Target &target);
 // returned as given. generator/driver/compile.h's specialize() is the one caller.
 Algo choose_algorithm(const LayerSpec &spec, const Halide::Target &target);
 // The Choice of a kernel whose spec has its algo resolved: `override_text` ("" for none, else
-// fields as parse_choice takes them, on top of the default) is validated; SpecError names a bad
-// field.
+// fields as parse_choice takes them, on top of the default: `--choice` or a tuned record's
+// choice) is validated, and the result says `source` when it differs from the default;
+// SpecError names a bad field.
 Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
-                         const std::string &override_text = "");
+                         const std::string &override_text = "", ScheduleSource source = ScheduleSource::Override);
+// The layer's default Choice for the target (what choose_schedule starts from).
+Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts);
 // The pointwise weight block (LayerSpec::pw_block) a Choice wants, 0 for the plain IO layout.
 int choose_weight_block(const LayerSpec &spec, const Halide::Target &target, const Choice &choice);
 // Applies the Choice to the pipeline; layers below ~0.6 MFLOP then run on the calling thread.

@@ -8,7 +8,13 @@
 
 namespace convgen {
 
-const char *to_string(ScheduleSource s) { return s == ScheduleSource::Override ? "override" : "default"; }
+const char *to_string(ScheduleSource s) {
+    switch (s) {
+    case ScheduleSource::Override: return "override";
+    case ScheduleSource::Tuned: return "tuned";
+    default: return "default";
+    }
+}
 
 namespace {
 
@@ -136,15 +142,18 @@ const Family &family_for(const LayerSpec &spec, const Halide::Target &target) {
 
 }  // namespace
 
-Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
-                         const std::string &override_text) {
+Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts) {
     const Family &f = family_for(spec, target);
-    Schedule s;
-    s.choice = spec.algo == Algo::Winograd ? f.winograd_default(spec, facts) : f.defaults[int(spec.kind)](spec, facts);
+    return spec.algo == Algo::Winograd ? f.winograd_default(spec, facts) : f.defaults[int(spec.kind)](spec, facts);
+}
+
+Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
+                         const std::string &override_text, ScheduleSource source) {
+    Schedule s{default_choice(spec, target, facts), ScheduleSource::Default};
     if (!override_text.empty()) {
         const Choice c = parse_choice(override_text, s.choice);
         validate(c, s.choice, spec);
-        if (c != s.choice) s = {c, ScheduleSource::Override};
+        if (c != s.choice) s = {c, source};
     }
     return s;
 }

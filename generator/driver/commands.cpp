@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -158,9 +159,11 @@ void check_status(convgen_status st, const std::string &what) {
 
 // Generates (or reuses) the kernels of `layers` for one target in `dir` and loads them.
 std::unique_ptr<LoadedBundle> build_and_load(const std::vector<LayerSpec> &layers, const ResolvedTarget &target,
-                                             const std::string &dir, bool verbose, const std::string &choice) {
+                                             const std::string &dir, bool verbose, const std::string &choice,
+                                             const TuningDb *db) {
     GenerateOptions g;
     g.choice = choice;
+    g.db = db;
     g.out_dir = dir;
     g.bundle = "convgen_kernels";
     g.verbose = verbose;
@@ -213,6 +216,8 @@ int cmd_generate(const GenerateCliOptions &o) {
     g.verbose = o.verbose;
     g.jobs = o.jobs;
     g.choice = o.choice;
+    const std::optional<TuningDb> db = TuningDb::from_option(o.db);
+    g.db = db ? &*db : nullptr;
     if (g.jobs < 1) throw SpecError("--jobs: " + std::to_string(g.jobs) + " must be >= 1");
     bool identifier = !g.bundle.empty() && !std::isdigit((unsigned char)g.bundle[0]);
     for (char ch : g.bundle) identifier &= std::isalnum((unsigned char)ch) || ch == '_';
@@ -273,7 +278,8 @@ int cmd_run(const RunOptions &o) {
         for (const auto &[name, shape] : expected_params(layer)) expect.numel[name] = Tensor{shape, {}}.numel();
         params = read_npz(o.params, expect);
     }
-    const LayerSpec spec = specialize(layer, target);
+    const std::optional<TuningDb> db = TuningDb::from_option(o.db);
+    const LayerSpec spec = specialize(layer, target, "", db ? &*db : nullptr).spec;
     // Read the user's data before compiling, so bad files fail fast.
     Tensor input = read_npy(o.input);
 
@@ -285,7 +291,7 @@ int cmd_run(const RunOptions &o) {
                   << dims_str(kernel_args(spec).back().shape) << ")\n";
         return 0;
     }
-    auto bundle = build_and_load({spec}, target, dir, false, "");
+    auto bundle = build_and_load({spec}, target, dir, false, "", db ? &*db : nullptr);
     const convgen_kernel *k = bundle->find(key);
     if (!k) throw SpecError("run: kernel " + key + " missing from " + dir);
     if (!convgen_kernel_supported(k)) throw SpecError("run: this CPU cannot run target " + target.string);
@@ -313,8 +319,9 @@ int cmd_run(const RunOptions &o) {
 int cmd_check(const CheckOptions &o) {
     const ResolvedTarget target = resolve_target(o.target);
     std::vector<LayerSpec> layers = load_layers(o.src);
-    for (LayerSpec &s : layers) s = specialize(s, target, o.choice);
-    auto bundle = build_and_load(layers, target, o.work_dir, o.verbose, o.choice);
+    const std::optional<TuningDb> db = TuningDb::from_option(o.db);
+    for (LayerSpec &s : layers) s = specialize(s, target, o.choice, db ? &*db : nullptr).spec;
+    auto bundle = build_and_load(layers, target, o.work_dir, o.verbose, o.choice, db ? &*db : nullptr);
 
     std::printf("convgen check: %zu layer(s), target %s (%s), Halide %s\n", layers.size(), target.key.c_str(),
                 target.string.c_str(), halide_version().c_str());

@@ -30,16 +30,19 @@ struct GenerateCliOptions {
     bool assembly = false, stmt = false, verbose = false;
     int jobs = 2;
     std::string choice;  // --choice FIELDS over every kernel's default Choice
+    std::string db;      // --db FILE: tuned records (else $CONVGEN_TUNING_DB)
 };
 struct RunOptions {
     std::string layer, target = "host", input, params, output, cache_dir;
     std::string model, layer_name, layout = "nchw";  // --model M --layer-name NAME: the model's layer and weights
     int batch = 0;
+    std::string db;  // as for generate
 };
 struct CheckOptions {
     LayerSource src;
     std::string target = "host", work_dir = "generated/check";
     std::string choice;  // --choice, as for generate
+    std::string db;      // --db, as for generate
     int iterations = 20;
     unsigned seed = 1;
     bool verbose = false;

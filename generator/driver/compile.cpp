@@ -112,8 +112,9 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
 // second Func "output" of a process would be renamed), and a crash in one cannot take the tool
 // down. A child reports "S" on success, or "E<message>" (bad input, SpecError) / "I<message>"
 // (an internal error); a child that dies without a report is a ToolError.
+// With `failed` (keep_going), a kernel that fails is listed there and the others go on.
 void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &todo, const fs::path &scratch,
-                 const GenerateOptions &o) {
+                 const GenerateOptions &o, std::vector<std::pair<std::string, std::string>> *failed) {
     struct Child {
         size_t index;
         pid_t pid;
@@ -131,20 +132,24 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
         waitpid(c.pid, &status, 0);
         KernelRecord &rec = kernels[c.index];
         rec.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
+        std::string *first = nullptr, message;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !msg.empty() && msg[0] == 'S') {
             if (o.verbose)
                 std::cerr << "compiled " << rec.key << " (" << to_string(rec.schedule.source) << " choice "
                           << to_text(rec.schedule.choice) << ", " << int(rec.compile_seconds * 1000) << " ms)\n";
+            return;
         } else if (!msg.empty() && msg[0] == 'E') {
-            if (bad_input.empty()) bad_input = msg.substr(1);
+            first = &bad_input, message = msg.substr(1);
         } else if (msg.size() > 1) {
-            if (internal.empty()) internal = "compiling " + rec.key + " failed: " + msg.substr(1);
-        } else if (died.empty()) {
+            first = &internal, message = "compiling " + rec.key + " failed: " + msg.substr(1);
+        } else {
             ProcessResult r;
             r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-            died = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
+            first = &died, message = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
         }
+        if (failed) failed->emplace_back(rec.key, message);
+        else if (first->empty()) *first = message;
     };
     const size_t jobs = size_t(std::max(1, o.jobs));
     for (size_t i = 0; i < todo.size(); i++) {
@@ -204,73 +209,108 @@ void write_file(const fs::path &path, const std::string &content) {
 
 }  // namespace
 
-LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice) {
-    LayerSpec r = s;
-    r.algo = choose_algorithm(s, t.target);
-    r.pw_block = choose_weight_block(r, t.target, choose_schedule(r, t.target, t.facts, choice).choice);
+Specialized specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice, const TuningDb *db) {
+    Specialized r{s, {}, ""};
+    r.spec.algo = choose_algorithm(s, t.target);
+    if (!choice.empty() || !db) {
+        r.schedule = choose_schedule(r.spec, t.target, t.facts, choice);
+    } else if (const TuningRecord *rec = db->find(record_layer(r.spec), t.string, host_cpu(t.facts.cores))) {
+        try {
+            r.schedule = choose_schedule(r.spec, t.target, t.facts, rec->choice, ScheduleSource::Tuned);
+        } catch (const SpecError &e) {
+            throw SpecError(rec->where + ": " + e.what());
+        }
+        r.record = rec->where;
+    } else {
+        r.schedule = choose_schedule(r.spec, t.target, t.facts);
+    }
+    r.spec.pw_block = choose_weight_block(r.spec, t.target, r.schedule.choice);
     return r;
 }
 
 GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,
                         const GenerateOptions &o) {
+    std::vector<KernelRecord> kernels;
+    for (const ResolvedTarget &target : targets)
+        for (const LayerSpec &layer : layers) {
+            Specialized sp = specialize(layer, target, o.choice, o.db);
+            KernelRecord rec{sp.spec, target, kernel_key(sp.spec, target.key), sp.schedule, sp.record};
+            bool dup = false;
+            for (const auto &k : kernels) dup |= k.key == rec.key;
+            if (!dup) kernels.push_back(rec);  // the same layer twice in a file (names may differ)
+        }
+    return generate(std::move(kernels), o);
+}
+
+GenerateResult generate(std::vector<KernelRecord> kernels, const GenerateOptions &o) {
     const fs::path out(o.out_dir);
     std::error_code ec;
     fs::create_directories(out, ec);
     if (ec || !fs::is_directory(out)) throw SpecError("output: cannot create folder '" + o.out_dir + "': " + ec.message());
 
-    // Kernels the previous run made with the same fingerprint are reused.
-    std::map<std::string, std::string> previous;  // key -> fingerprint
+    // Kernels and runtimes the previous run made with the same fingerprint are reused.
+    std::map<std::string, std::string> previous;  // key or runtime object -> fingerprint
     nlohmann::json old = read_manifest(o.out_dir, /*missing_ok=*/true);
     if (old.is_object() && old.contains("kernels"))
         for (const auto &k : old["kernels"])
             if (k.contains("key") && k.contains("fingerprint")) previous[k["key"]] = k["fingerprint"];
+    if (old.is_object() && old.contains("runtimes"))
+        for (const auto &r : old["runtimes"])
+            if (r.contains("object") && r.contains("fingerprint")) previous[r["object"]] = r["fingerprint"];
+    // `id`: a kernel's key or a runtime's object file, as the manifest names them.
+    auto reuse = [&](const std::string &id, const std::string &file, const std::string &fp, const fs::path &scratch) {
+        auto prev = previous.find(id);
+        if (prev == previous.end() || prev->second != fp || !fs::exists(out / file)) return false;
+        // Every member of the bundle must sit in one folder (create_static_library).
+        fs::copy_file(out / file, scratch / file);
+        return true;
+    };
 
     GenerateResult result;
     std::vector<size_t> todo;  // indices of kernels to compile
     ScratchDir scratch(out);
     std::map<std::string, Halide::Target> runtimes;  // runtime key -> target (union of GPU features)
-    for (const ResolvedTarget &target : targets) {
-        Halide::Target rt = runtime_target(target.target);
-        auto it = runtimes.find(runtime_key(Halide::Target(rt.os, rt.arch, rt.bits)));
-        if (it == runtimes.end()) runtimes[runtime_key(Halide::Target(rt.os, rt.arch, rt.bits))] = rt;
+    for (KernelRecord &rec : kernels) {
+        const Halide::Target rt = runtime_target(rec.target.target);
+        const std::string rkey = runtime_key(Halide::Target(rt.os, rt.arch, rt.bits));
+        auto it = runtimes.find(rkey);
+        if (it == runtimes.end()) runtimes[rkey] = rt;
         else
             for (auto f : {Halide::Target::CUDA, Halide::Target::OpenCL})
                 if (rt.has_feature(f)) it->second = it->second.with_feature(f);
-        for (const LayerSpec &layer : layers) {
-            const LayerSpec spec = specialize(layer, target, o.choice);
-            const Schedule schedule = choose_schedule(spec, target.target, target.facts, o.choice);
-            KernelRecord rec{spec, target, kernel_key(spec, target.key), schedule,
-                             fingerprint(spec, target, schedule.choice, o)};
-            bool dup = false;
-            for (const auto &k : result.kernels) dup |= k.key == rec.key;
-            if (dup) continue;  // the same layer twice in a file (names may differ)
-            auto prev = previous.find(rec.key);
-            if (prev != previous.end() && prev->second == rec.fingerprint && fs::exists(out / object_file(rec.key)) &&
-                fs::exists(out / header_file(rec.key))) {
-                rec.reused = true;
-                // Every member of the bundle must sit in one folder (create_static_library).
-                fs::copy_file(out / object_file(rec.key), scratch.path / object_file(rec.key));
-                if (o.verbose) std::cerr << "reused   " << rec.key << "\n";
-            } else {
-                todo.push_back(result.kernels.size());
-            }
-            result.kernels.push_back(rec);
+        rec.fingerprint = fingerprint(rec.spec, rec.target, rec.schedule.choice, o);
+        if (fs::exists(out / header_file(rec.key)) && reuse(rec.key, object_file(rec.key), rec.fingerprint, scratch.path)) {
+            rec.reused = true;
+            if (o.verbose) std::cerr << "reused   " << rec.key << "\n";
+        } else {
+            todo.push_back(result.kernels.size());
         }
+        result.kernels.push_back(rec);
     }
-    compile_all(result.kernels, todo, scratch.path, o);
+    if (result.kernels.empty()) throw SpecError("generate: no kernels to compile");
+    compile_all(result.kernels, todo, scratch.path, o, o.keep_going ? &result.failed : nullptr);
+    for (const auto &[key, message] : result.failed) {
+        result.kernels.erase(std::remove_if(result.kernels.begin(), result.kernels.end(),
+                                            [&](const KernelRecord &k) { return k.key == key; }),
+                             result.kernels.end());
+        if (o.verbose) std::cerr << "failed   " << key << ": " << message << "\n";
+    }
+    if (result.kernels.empty()) throw SpecError("generate: every kernel failed to compile: " + result.failed[0].second);
 
     // One runtime per architecture, then the bundle of everything.
     std::vector<std::string> members;
     for (const auto &k : result.kernels) members.push_back((scratch.path / object_file(k.key)).string());
     try {
         for (const auto &[key, rt] : runtimes) {
-            std::string file = "halide_runtime__" + key + ".o";
-            Halide::compile_standalone_runtime((scratch.path / file).string(), rt);
+            const std::string file = "halide_runtime__" + key + ".o";
+            const std::string fp = "convgen " + self_hash() + "; halide " + halide_version() + "; " + rt.to_string();
+            if (!reuse(file, file, fp, scratch.path)) Halide::compile_standalone_runtime((scratch.path / file).string(), rt);
+            else if (o.verbose) std::cerr << "reused   " << file << "\n";
             members.push_back((scratch.path / file).string());
-            result.runtimes.emplace_back(rt.to_string(), file);
+            result.runtimes.push_back({rt.to_string(), file, fp});
         }
         const std::string library = "lib" + o.bundle + ".a";
-        Halide::create_static_library(members, targets.front().target, (scratch.path / library).string());
+        Halide::create_static_library(members, result.kernels.front().target.target, (scratch.path / library).string());
     } catch (const Halide::Error &e) {
         throw std::runtime_error(std::string("halide: ") + e.what());
     }

@@ -9,6 +9,7 @@
 #include "generator/spec/layer_spec.h"
 #include "schedules/schedule.h"
 #include "generator/driver/targets.h"
+#include "generator/driver/tuning_db.h"
 
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct GenerateOptions {
     bool verbose = false;                    // one line per kernel on stderr
     int jobs = 2;                            // kernels compiled at once (one process each)
     std::string choice;                      // --choice: Choice fields over every kernel's default
+    const TuningDb *db = nullptr;            // --db: tuned records (used where --choice is not given)
+    bool keep_going = false;                 // a kernel that fails to compile is left out (GenerateResult::failed)
 };
 
 struct KernelRecord {
@@ -30,6 +33,7 @@ struct KernelRecord {
     ResolvedTarget target;
     std::string key;
     Schedule schedule;        // its Choice and where that came from (schedules/schedule.h)
+    std::string record;       // the tuned record's FILE:LINE when the Choice is tuned
     std::string fingerprint;  // what the kernel's files were made from
     bool reused = false;
     double compile_seconds = 0;
@@ -37,18 +41,33 @@ struct KernelRecord {
 
 struct GenerateResult {
     std::vector<KernelRecord> kernels;
-    std::vector<std::pair<std::string, std::string>> runtimes;  // (Halide target, object file)
+    struct Runtime {
+        std::string target, object, fingerprint;  // Halide target, object file, what it was made from
+    };
+    std::vector<Runtime> runtimes;  // one per architecture (reused when the fingerprint matches)
+    std::vector<std::pair<std::string, std::string>> failed;    // keep_going: (key, message)
 };
 
-// The spec with algo and the pointwise weight block resolved for the target (schedules/select.cpp
-// choose_algorithm, choose_schedule, choose_weight_block): what keys, kernel arguments and
-// compiles take. Every call site that names or builds a kernel goes here first. `choice`: as
-// GenerateOptions::choice.
-LayerSpec specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice = "");
+// A layer made concrete for a target: the spec with algo and the pointwise weight block resolved
+// (schedules/select.cpp choose_algorithm, choose_schedule, choose_weight_block), which keys,
+// kernel arguments and compiles take, and its schedule.
+struct Specialized {
+    LayerSpec spec;
+    Schedule schedule;
+    std::string record;  // FILE:LINE of the tuned record the Choice came from, "" otherwise
+};
+// Every call site that names or builds a kernel goes here first. The Choice: `choice` fields
+// over the default when given (--choice), else the record of `db` for this layer, target and
+// CPU (tuning_db.h), else the default.
+Specialized specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice = "",
+                       const TuningDb *db = nullptr);
 
 // Specializes each (layer, target) before keying and compiling it.
 GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,
                         const GenerateOptions &options);
+// Compiles kernels whose spec, target, schedule and key are set (generate() makes them from
+// layers; `convgen tune` from candidate Choices, each under a key of its own).
+GenerateResult generate(std::vector<KernelRecord> kernels, const GenerateOptions &options);
 
 // Files of one kernel in the output folder.
 inline std::string object_file(const std::string &key) { return key + ".o"; }

@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
     c_gen->add_flag("-v,--verbose", gen.verbose, "one line per kernel");
     c_gen->add_option("-j,--jobs", gen.jobs, "kernels compiled at once (default 2)");
     c_gen->add_option("--choice", gen.choice, "schedule fields over each kernel's default, e.g. tx=4,rows=8 (README)");
+    c_gen->add_option("--db", gen.db, "tuning records (convgen tune) deciding each kernel's choice; default $CONVGEN_TUNING_DB");
 
     convgen::RunOptions run;
     auto *c_run = app.add_subcommand("run", "generate (or reuse) one kernel and run it on .npy/.npz data");
@@ -55,6 +56,7 @@ int main(int argc, char **argv) {
     c_run->add_option("--params", run.params, "parameters .npz with PyTorch state_dict names (not with --model)");
     c_run->add_option("--output", run.output, "output .npy to write")->required();
     c_run->add_option("--cache", run.cache_dir, "where kernels are kept (default ~/.cache/convgen)");
+    c_run->add_option("--db", run.db, "tuning records, as for generate");
 
     convgen::CheckOptions check;
     auto *c_check = app.add_subcommand("check", "generate kernels for layers, run each against the double reference");
@@ -64,6 +66,7 @@ int main(int argc, char **argv) {
     c_check->add_option("--iterations", check.iterations, "timed runs per layer (median reported)");
     c_check->add_option("--seed", check.seed, "seed of the random inputs and parameters");
     c_check->add_option("--choice", check.choice, "schedule fields over each kernel's default, as for generate");
+    c_check->add_option("--db", check.db, "tuning records, as for generate");
     c_check->add_flag("-v,--verbose", check.verbose, "one line per kernel compiled");
 
     app.add_subcommand("targets", "list the named targets and what host resolves to");

@@ -88,9 +88,11 @@ nlohmann::json manifest_json(const GenerateResult &r, const GenerateOptions &o) 
                            {"params", c.params},
                            {"fingerprint", k.fingerprint}});
         if (k.spec.algo == Algo::Winograd) kernels.back()["weight_transform"] = weight_transform(k.spec);
+        if (!k.record.empty()) kernels.back()["schedule"]["record"] = k.record;
     }
     nlohmann::json runtimes = nlohmann::json::array();
-    for (const auto &[target, file] : r.runtimes) runtimes.push_back({{"target", target}, {"object", file}});
+    for (const auto &rt : r.runtimes)
+        runtimes.push_back({{"target", rt.target}, {"object", rt.object}, {"fingerprint", rt.fingerprint}});
     return {{"convgen_version", convgen_version()},
             {"halide_version", halide_version()},
             {"bundle", o.bundle},

@@ -37,7 +37,7 @@ int run(const std::string &gen, const std::string &tensors) {
     LoadedBundle bundle(gen);
     int failed = 0, passed = 0;
     for (const LayerSpec &layer : parse_layer_file(gen + "/layers.json")) {
-        const LayerSpec spec = specialize(layer, target);
+        const LayerSpec spec = specialize(layer, target).spec;
         const std::string key = kernel_key(spec, target.key), stem = file_stem(spec.name);
         const convgen_kernel *k = bundle.find(key);
         if (!k) throw SpecError("kernel " + key + " of layer " + spec.name + " is missing from " + gen);

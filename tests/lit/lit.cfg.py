@@ -24,6 +24,13 @@ for var in ("CC", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
         config.environment[var] = os.environ[var]
 # Features for REQUIRES: lines.
 import shutil
+# avx512-host: this CPU runs x86_avx512 kernels (Halide's avx512_skylake: F, CD, VL, BW, DQ).
+try:
+    _flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+except (OSError, StopIteration):
+    _flags = []
+if all(f in _flags for f in ("avx512f", "avx512cd", "avx512vl", "avx512bw", "avx512dq")):
+    config.available_features.add("avx512-host")
 if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
     config.available_features.add("aarch64-emulation")
 # MLIR import: convgen-mlir-import (built with libmlir-19-dev) and MLIR 19's mlir-opt.

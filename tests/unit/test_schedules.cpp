@@ -68,7 +68,7 @@ TEST(Choice, DefaultsValidByConstruction) {
         for (LayerSpec s : random_layers(150, 7)) {
             for (Layout l : {Layout::NCHW, Layout::NHWC}) {
                 s.layout = l;
-                const LayerSpec sp = specialize(s, t);
+                const LayerSpec sp = specialize(s, t).spec;
                 const Schedule d = choose_schedule(sp, t.target, t.facts);
                 EXPECT_NO_THROW(validate(d.choice, d.choice, sp)) << to_text(sp) << " " << target;
                 EXPECT_FALSE(to_text(d.choice).empty()) << to_text(sp);
