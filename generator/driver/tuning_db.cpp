@@ -245,11 +245,13 @@ void TuningDb::append(const std::string &path, const TuningRecord &r) {
 size_t merge_tuning_dbs(const std::vector<std::string> &inputs, const std::string &output) {
     std::set<std::string> seen;
     std::string text;
-    for (const std::string &in : inputs)
-        for (const TuningRecord &r : TuningDb::open(in).records()) {
+    for (const std::string &in : inputs) {
+        const TuningDb db = TuningDb::open(in);
+        for (const TuningRecord &r : db.records()) {
             const std::string line = to_json(r).dump();
             if (seen.insert(line).second) text += line + "\n";
         }
+    }
     write_file_atomic(output, text);
     return seen.size();
 }
