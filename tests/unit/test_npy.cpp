@@ -12,6 +12,7 @@
 //   bias = np.array([-1.0, 2.0], dtype=np.float32); s = np.float32(7.0)
 //   np.savez(f, weight=w, bias=bias, scalar=s)            -> kNpzStored (zip64 extra fields)
 //   np.savez_compressed(f, weight=w, bias=bias, scalar=s) -> kNpzDeflate
+#include "tests/unit/error_of.h"
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
@@ -232,19 +233,6 @@ void expect_same(const Tensor &a, const Tensor &b) {
     if (!a.data.empty()) {
         EXPECT_EQ(0, std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(float)));
     }
-}
-
-// The SpecError message of f(), or "" if it did not throw one.
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const SpecError &e) {
-        std::string m = e.what();
-        EXPECT_EQ(m.find('\n'), std::string::npos) << "message must be one line: " << m;
-        return m;
-    }
-    return "";
 }
 
 Tensor make(std::vector<int64_t> shape, float start = 0.25f) {

@@ -8,6 +8,7 @@
 //   Tolerance         a plain f32 kernel (sequential sums, BN folded as the real kernels do) is
 //                     well inside tolerance(); one perturbed tap or a dropped bias is not
 //   Random            determinism and ranges of random_input/random_params
+#include "tests/unit/error_of.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -47,16 +48,6 @@ Tensor filled(std::vector<int64_t> shape, float v) {
     t.shape = std::move(shape);
     t.data.assign(size_t(t.numel()), v);
     return t;
-}
-
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const SpecError &e) {
-        return e.what();
-    }
-    return "";
 }
 
 // NCHW <-> NHWC of a float tensor / double vector.

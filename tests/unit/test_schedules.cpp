@@ -1,6 +1,7 @@
 // The schedule space (schedules/choice.h, schedule.h) and the machine facts
 // (schedules/target_facts.h): text round trips, validation naming the field, defaults valid by
 // construction on many layers and targets, host facts read from the machine.
+#include "tests/unit/error_of.h"
 #include "bench/random_layers.h"
 #include "generator/driver/compile.h"
 #include "generator/driver/targets.h"
@@ -15,15 +16,6 @@ namespace convgen {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string error_of(const std::function<void()> &f) {
-    try {
-        f();
-    } catch (const SpecError &e) {
-        return e.what();
-    }
-    return "";
-}
 
 TEST(Choice, TextRoundTrip) {
     Choice c;

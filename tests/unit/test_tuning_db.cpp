@@ -1,5 +1,6 @@
 // Tuning records (generator/driver/tuning_db.h): round trip, lookup by layer, target and CPU,
 // concurrent appends, refusal of corrupt files (left as they were), merge.
+#include "tests/unit/error_of.h"
 #include "generator/driver/manifest.h"
 #include "generator/driver/tuning_db.h"
 #include "schedules/choice.h"
@@ -45,16 +46,6 @@ std::string slurp(const std::string &path) {
     std::stringstream s;
     s << f.rdbuf();
     return s.str();
-}
-
-template <typename F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const SpecError &e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace
