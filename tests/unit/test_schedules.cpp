@@ -11,6 +11,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sstream>
 
 namespace convgen {
 namespace {
@@ -69,6 +70,35 @@ TEST(Choice, DefaultsValidByConstruction) {
         }
     }
     EXPECT_EQ(checked, 900);
+}
+
+// The steps `convgen tune` searches by: each neighbour is valid for the layer, differs from the
+// Choice in exactly one field, and appears once; most defaults have some.
+TEST(Choice, NeighborsAreOneValidStepEach) {
+    const ResolvedTarget t = resolve_target("x86_avx2");
+    int with_steps = 0, layers = 0;
+    for (LayerSpec s : random_layers(60, 3)) {
+        const LayerSpec sp = specialize(s, t).spec;
+        const Choice d = default_choice(sp, t.target, t.facts);
+        const std::vector<Choice> n = neighbors(d, d, sp);
+        layers++;
+        with_steps += !n.empty();
+        for (size_t i = 0; i < n.size(); i++) {
+            EXPECT_NO_THROW(validate(n[i], d, sp)) << to_text(n[i]);
+            EXPECT_NE(n[i], d);
+            // One field changed: the texts differ in exactly one "name=value" item.
+            std::vector<std::string> a, b;
+            std::stringstream sa(to_text(d)), sb(to_text(n[i]));
+            for (std::string x; std::getline(sa, x, ',');) a.push_back(x);
+            for (std::string x; std::getline(sb, x, ',');) b.push_back(x);
+            ASSERT_EQ(a.size(), b.size()) << to_text(d) << " -> " << to_text(n[i]);
+            int changed = 0;
+            for (size_t k = 0; k < a.size(); k++) changed += a[k] != b[k];
+            EXPECT_EQ(changed, 1) << to_text(d) << " -> " << to_text(n[i]);
+            for (size_t j = 0; j < i; j++) EXPECT_NE(n[i], n[j]);
+        }
+    }
+    EXPECT_GE(with_steps, layers * 9 / 10);
 }
 
 TEST(TargetFacts, DefaultsPerIsa) {
