@@ -112,9 +112,8 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
 // second Func "output" of a process would be renamed), and a crash in one cannot take the tool
 // down. A child reports "S" on success, or "E<message>" (bad input, SpecError) / "I<message>"
 // (an internal error); a child that dies without a report is a ToolError.
-// With `failed` (keep_going), a kernel that fails is listed there and the others go on.
 void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &todo, const fs::path &scratch,
-                 const GenerateOptions &o, std::vector<std::pair<std::string, std::string>> *failed) {
+                 const GenerateOptions &o) {
     struct Child {
         size_t index;
         pid_t pid;
@@ -132,24 +131,20 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
         waitpid(c.pid, &status, 0);
         KernelRecord &rec = kernels[c.index];
         rec.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
-        std::string *first = nullptr, message;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !msg.empty() && msg[0] == 'S') {
             if (o.verbose)
                 std::cerr << "compiled " << rec.key << " (" << to_string(rec.schedule.source) << " choice "
                           << to_text(rec.schedule.choice) << ", " << int(rec.compile_seconds * 1000) << " ms)\n";
-            return;
         } else if (!msg.empty() && msg[0] == 'E') {
-            first = &bad_input, message = msg.substr(1);
+            if (bad_input.empty()) bad_input = msg.substr(1);
         } else if (msg.size() > 1) {
-            first = &internal, message = "compiling " + rec.key + " failed: " + msg.substr(1);
-        } else {
+            if (internal.empty()) internal = "compiling " + rec.key + " failed: " + msg.substr(1);
+        } else if (died.empty()) {
             ProcessResult r;
             r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-            first = &died, message = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
+            died = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
         }
-        if (failed) failed->emplace_back(rec.key, message);
-        else if (first->empty()) *first = message;
     };
     const size_t jobs = size_t(std::max(1, o.jobs));
     for (size_t i = 0; i < todo.size(); i++) {
@@ -288,14 +283,7 @@ GenerateResult generate(std::vector<KernelRecord> kernels, const GenerateOptions
         result.kernels.push_back(rec);
     }
     if (result.kernels.empty()) throw SpecError("generate: no kernels to compile");
-    compile_all(result.kernels, todo, scratch.path, o, o.keep_going ? &result.failed : nullptr);
-    for (const auto &[key, message] : result.failed) {
-        result.kernels.erase(std::remove_if(result.kernels.begin(), result.kernels.end(),
-                                            [&](const KernelRecord &k) { return k.key == key; }),
-                             result.kernels.end());
-        if (o.verbose) std::cerr << "failed   " << key << ": " << message << "\n";
-    }
-    if (result.kernels.empty()) throw SpecError("generate: every kernel failed to compile: " + result.failed[0].second);
+    compile_all(result.kernels, todo, scratch.path, o);
 
     // One runtime per architecture, then the bundle of everything.
     std::vector<std::string> members;

@@ -25,7 +25,6 @@ struct GenerateOptions {
     int jobs = 2;                            // kernels compiled at once (one process each)
     std::string choice;                      // --choice: Choice fields over every kernel's default
     const TuningDb *db = nullptr;            // --db: tuned records (used where --choice is not given)
-    bool keep_going = false;                 // a kernel that fails to compile is left out (GenerateResult::failed)
 };
 
 struct KernelRecord {
@@ -45,7 +44,6 @@ struct GenerateResult {
         std::string target, object, fingerprint;  // Halide target, object file, what it was made from
     };
     std::vector<Runtime> runtimes;  // one per architecture (reused when the fingerprint matches)
-    std::vector<std::pair<std::string, std::string>> failed;    // keep_going: (key, message)
 };
 
 // A layer made concrete for a target: the spec with algo and the pointwise weight block resolved
@@ -66,7 +64,7 @@ Specialized specialize(const LayerSpec &s, const ResolvedTarget &t, const std::s
 GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<ResolvedTarget> &targets,
                         const GenerateOptions &options);
 // Compiles kernels whose spec, target, schedule and key are set (generate() makes them from
-// layers; `convgen tune` from candidate Choices, each under a key of its own).
+// layers; a caller that keys kernels itself, e.g. one layer under several Choices, calls this).
 GenerateResult generate(std::vector<KernelRecord> kernels, const GenerateOptions &options);
 
 // Files of one kernel in the output folder.

@@ -21,12 +21,9 @@ namespace fs = std::filesystem;
 
 namespace convgen {
 
-bool CpuIdentity::operator==(const CpuIdentity &o) const {
-    return vendor == o.vendor && name == o.name && family == o.family && model == o.model &&
-           l1_bytes == o.l1_bytes && l2_bytes == o.l2_bytes && l3_bytes == o.l3_bytes && threads == o.threads;
-}
+namespace {
 
-CpuIdentity host_cpu(int threads) {
+CpuIdentity read_host_cpu() {
     CpuIdentity c;
     std::ifstream info("/proc/cpuinfo");
     for (std::string line; std::getline(info, line);) {
@@ -47,6 +44,14 @@ CpuIdentity host_cpu(int threads) {
     }
     const TargetFacts f = host_facts(Halide::get_host_target());
     c.l1_bytes = f.l1_bytes, c.l2_bytes = f.l2_bytes, c.l3_bytes = f.l3_bytes;
+    return c;
+}
+
+}  // namespace
+
+CpuIdentity host_cpu(int threads) {
+    static const CpuIdentity machine = read_host_cpu();  // specialize() asks once per kernel
+    CpuIdentity c = machine;
     c.threads = threads;
     return c;
 }

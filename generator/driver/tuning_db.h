@@ -30,9 +30,9 @@ struct CpuIdentity {
     int family = 0, model = 0;
     int l1_bytes = 0, l2_bytes = 0, l3_bytes = 0;
     int threads = 0;  // threads the kernels were timed with
-    bool operator==(const CpuIdentity &o) const;
 };
-// This machine, timed with `threads` threads (caches as schedules/target_facts.h reads them).
+// This machine, timed with `threads` threads (caches as schedules/target_facts.h reads them);
+// the machine is read once per process.
 CpuIdentity host_cpu(int threads);
 
 struct Timing {
