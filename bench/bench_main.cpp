@@ -25,6 +25,7 @@
 #include "bench/peak.h"
 #include "generator/spec/reference.h"
 #include "generator/harness/runtime_bridge.h"
+#include "generator/harness/timing.h"
 #include "generator/driver/targets.h"
 
 #include <CLI/CLI.hpp>
@@ -76,29 +77,10 @@ void check_status(convgen_status st, const std::string &what) {
     if (st != CONVGEN_OK) throw std::runtime_error(what + ": " + convgen_last_error());
 }
 
-// One round: a warm-up call, then calls timed one by one for >= min_ms (at least 3); the median.
-template <class F> double time_round(F &&call, double min_ms) {
-    call();
-    std::vector<double> us;
-    const auto start = Clock::now();
-    for (;;) {
-        const auto t0 = Clock::now();
-        call();
-        const auto t1 = Clock::now();
-        us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-        if (us.size() >= 3 && std::chrono::duration<double, std::milli>(t1 - start).count() >= min_ms) break;
-    }
-    std::sort(us.begin(), us.end());
-    return us[us.size() / 2];
-}
-
 struct Timing {
     std::vector<double> rounds;  // per-round medians, microseconds
     double median() const {
-        if (rounds.empty()) return NAN;
-        std::vector<double> r = rounds;
-        std::sort(r.begin(), r.end());
-        return r.size() % 2 ? r[r.size() / 2] : 0.5 * (r[r.size() / 2 - 1] + r[r.size() / 2]);
+        return convgen::median(rounds);
     }
     double min() const { return rounds.empty() ? NAN : *std::min_element(rounds.begin(), rounds.end()); }
     double max() const { return rounds.empty() ? NAN : *std::max_element(rounds.begin(), rounds.end()); }
@@ -198,25 +180,6 @@ std::string loadavg() {
     if (!(f >> a >> b >> c)) return "?";
     return a + " " + b + " " + c;
 }
-
-// Activations for convgen in 64-byte aligned memory, as oneDNN allocates its own and as an
-// application that cares about speed does. With malloc's 16-byte alignment a 64-byte vector load
-// of a channels-innermost tensor straddles two cache lines, and how often depends on the heap's
-// state: the same depthwise kernel measured 19.5-35.7 us on D3 from one process to the next.
-class AlignedFloats {
-public:
-    explicit AlignedFloats(const std::vector<float> &v)
-        : n_(v.size()), p_(static_cast<float *>(std::aligned_alloc(64, (n_ * sizeof(float) + 63) / 64 * 64)), std::free) {
-        if (!p_) throw std::bad_alloc();
-        std::copy(v.begin(), v.end(), p_.get());
-    }
-    float *data() { return p_.get(); }
-    std::vector<float> vector() const { return std::vector<float>(p_.get(), p_.get() + n_); }
-
-private:
-    size_t n_;
-    std::unique_ptr<float, void (*)(void *)> p_;
-};
 
 // What the runtime adds to a call (issue 4: "well under 1 us"): convgen_run through a copy of the
 // kernel whose pipeline is a no-op, so all that is timed is the registry's checks of the tensors

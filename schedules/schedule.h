@@ -14,16 +14,18 @@
 #include "schedules/target_facts.h"
 
 #include <string>
+#include <vector>
 
 namespace convgen {
 
 // Where a kernel's Choice came from.
-enum class ScheduleSource { Default, Override, Tuned };
+enum class ScheduleSource { Default, Override, Tuned, Autoscheduler };
 const char *to_string(ScheduleSource s);
 
 struct Schedule {
     Choice choice;
     ScheduleSource source = ScheduleSource::Default;
+    std::string autoscheduler;  // source Autoscheduler: the Halide autoscheduler that schedules it instead
 };
 
 // True when a family of schedules covers the target (generator/driver/targets.cpp accepts it).
@@ -43,6 +45,14 @@ Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const
 int choose_weight_block(const LayerSpec &spec, const Halide::Target &target, const Choice &choice);
 // Applies the Choice to the pipeline; layers below ~0.6 MFLOP then run on the calling thread.
 void apply_schedule(Algorithm &alg, const Halide::Target &target, const Choice &choice);
+
+// Halide's autoschedulers that `convgen tune --compare` measures (schedules/autoschedule.cpp):
+// Adams2019, Mullapudi2016, Li2018.
+std::vector<std::string> autoscheduler_names();
+// Schedules the pipeline with the named autoscheduler of the Halide wheel, sized by the facts
+// (parallelism = cores); SpecError for an unknown name or a GPU target.
+void apply_autoscheduler(Algorithm &alg, const Halide::Target &target, const TargetFacts &facts,
+                         const std::string &name);
 
 namespace cpu {  // x86 AVX2 / AVX-512 and AArch64 NEON (schedules/cpu/)
 Choice default_conv(const LayerSpec &s, const TargetFacts &f);

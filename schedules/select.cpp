@@ -12,6 +12,7 @@ const char *to_string(ScheduleSource s) {
     switch (s) {
     case ScheduleSource::Override: return "override";
     case ScheduleSource::Tuned: return "tuned";
+    case ScheduleSource::Autoscheduler: return "autoscheduler";
     default: return "default";
     }
 }

@@ -14,9 +14,12 @@
 #include "generator/spec/reference.h"
 #include "generator/harness/runtime_bridge.h"
 #include "generator/driver/targets.h"
+#include "generator/driver/measure.h"
+#include "generator/driver/tune.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
@@ -349,7 +352,7 @@ int cmd_check(const CheckOptions &o) {
             }
             std::sort(times.begin(), times.end());
             median_us = times[times.size() / 2];
-            cmp = compare(call.output, reference_forward(spec, call.input, call.params), tolerance(spec));
+            cmp = compare(call.output(), reference_forward(spec, call.input, call.params), tolerance(spec));
             result = cmp.ok ? "PASS" : "FAIL";
         }
         (result == "FAIL" ? failed : passed) += result == "PASS" || result == "FAIL";
@@ -378,6 +381,107 @@ int cmd_import(const ImportCliOptions &o) {
         write_file_atomic(o.out_file, layers_json(r).dump(2) + "\n");
         std::cout << "wrote " << r.layers.size() << " layer(s) to " << o.out_file << "\n";
     }
+    return 0;
+}
+
+namespace {
+
+// `convgen tune --compare`: one row per layer, then the geomeans of the ratios.
+int tune_compare(const std::vector<LayerSpec> &layers, const ResolvedTarget &target, const TuneOptions &t) {
+    std::printf("convgen tune --compare: %zu layer(s), target %s (%s), %d thread(s), records: %s\n", layers.size(),
+                target.key.c_str(), target.string.c_str(), t.threads, t.db.c_str());
+    std::printf("times in us (search seconds); ratios: the best autoscheduler's time / tuned (default where no record)\n");
+    std::printf("%-8s %-9s %18s %18s %18s %18s %18s %8s\n", "layer", "kind", "default", "tuned", "Adams2019",
+                "Mullapudi2016", "Li2018", "ratio");
+    std::fflush(stdout);
+    double log_sum = 0;
+    int counted = 0;
+    std::vector<std::string> errors;
+    auto row = [&](const CompareRow &r) {
+        const std::string name = r.spec.name.empty() ? "-" : r.spec.name;
+        std::printf("%-8s %-9s", name.c_str(), to_string(r.spec.kind));
+        double ours = r.entries[1].us > 0 ? r.entries[1].us : r.entries[0].us, best_auto = 0;
+        for (size_t i = 0; i < r.entries.size(); i++) {
+            const CompareEntry &e = r.entries[i];
+            char cell[48];
+            if (e.us > 0 && i > 0) std::snprintf(cell, sizeof cell, "%.1f (%.1f s)", e.us, e.search_s);
+            else if (e.us > 0) std::snprintf(cell, sizeof cell, "%.1f", e.us);
+            else std::snprintf(cell, sizeof cell, "%s", e.error == "no record" ? "-" : "failed");
+            std::printf(" %18s", cell);
+            if (i >= 2 && e.us > 0 && (best_auto == 0 || e.us < best_auto)) best_auto = e.us;
+            if (!e.error.empty() && e.error != "no record") errors.push_back(name + " " + e.name + ": " + e.error);
+        }
+        if (ours > 0 && best_auto > 0) {
+            std::printf(" %7.2fx\n", best_auto / ours);
+            log_sum += std::log(best_auto / ours);
+            counted++;
+        } else {
+            std::printf(" %8s\n", "-");
+        }
+        std::fflush(stdout);
+    };
+    install_interrupt_handler();
+    try {
+        compare(layers, target, t, row);
+    } catch (const Interrupted &) {
+        std::fprintf(stderr, "\nconvgen tune --compare: interrupted\n");
+        return 130;
+    }
+    if (counted) std::printf("geomean: tuned %.2fx the best autoscheduler over %d layer(s)\n", std::exp(log_sum / counted), counted);
+    for (const std::string &e : errors) std::printf("failed: %s\n", e.c_str());
+    return 0;
+}
+
+}  // namespace
+
+int cmd_tune(const TuneCliOptions &o) {
+    if (!o.merge.empty()) {
+        if (o.merge_out.empty()) throw SpecError("tune --merge: give the output database with -o FILE");
+        const size_t n = merge_tuning_dbs(o.merge, o.merge_out);
+        std::printf("merged %zu record(s) from %zu database(s) into %s\n", n, o.merge.size(), o.merge_out.c_str());
+        return 0;
+    }
+    if (!o.merge_out.empty()) throw SpecError("tune: -o is only for --merge");
+    const ResolvedTarget target = resolve_target(o.target);
+    const std::vector<LayerSpec> layers = load_layers(o.src);
+    TuneOptions t;
+    t.budget_s = o.budget;
+    t.threads = o.threads;
+    t.jobs = o.jobs;
+    t.db = o.db.empty() ? default_tuning_db(target) : o.db;
+    t.work_dir = o.work_dir;
+    t.timeout_s = o.timeout;
+    t.retune = o.retune;
+    t.seed = o.seed;
+    t.bar = isatty(2);
+    if (o.compare) return tune_compare(layers, target, t);
+    std::printf("convgen tune: %zu layer(s), target %s (%s), %d thread(s), budget %.0f s per layer, records: %s\n",
+                layers.size(), target.key.c_str(), target.string.c_str(), t.threads, t.budget_s, t.db.c_str());
+    std::printf("%-8s %-9s %11s %11s %8s %6s %6s %8s  %-8s %s\n", "layer", "kind", "default_us", "tuned_us", "speedup",
+                "wins", "tried", "search_s", "result", "choice (default -> tuned) / note");
+    std::fflush(stdout);
+    int kept = 0, done = 0;
+    auto row = [&](const TuneOutcome &r) {
+        static const char *results[] = {"kept", "default", "skipped"};
+        kept += r.result == TuneOutcome::Kept;
+        done++;
+        char wins[16] = "-";
+        if (r.rounds) std::snprintf(wins, sizeof wins, "%d/%d", r.wins, r.rounds);
+        std::printf("%-8s %-9s %11.1f %11.1f %7.3fx %6s %6d %8.1f  %-8s %s -> %s; %s\n",
+                    r.spec.name.empty() ? "-" : r.spec.name.c_str(), to_string(r.spec.kind), r.default_us, r.best_us,
+                    r.best_us > 0 ? r.default_us / r.best_us : 0.0, wins, r.candidates, r.search_s, results[r.result],
+                    r.default_choice.c_str(), r.best_choice.c_str(), r.note.c_str());
+        std::fflush(stdout);
+    };
+    install_interrupt_handler();
+    try {
+        tune(layers, target, t, row);
+    } catch (const Interrupted &) {
+        std::fprintf(stderr, "\nconvgen tune: interrupted after %d of %zu layer(s); the %d record(s) kept are in %s\n",
+                     done, layers.size(), kept, t.db.c_str());
+        return 130;
+    }
+    std::printf("%d of %zu layer(s) got a tuned record in %s\n", kept, layers.size(), t.db.c_str());
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // The subcommands of the `convgen` tool (main.cpp parses the command line into these options).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,18 @@ struct CheckOptions {
     bool verbose = false;
 };
 
+struct TuneCliOptions {
+    LayerSource src;
+    std::string target = "host", work_dir = "generated/tune";
+    std::string db;  // --db FILE (default tuning/<target key>.jsonl)
+    double budget = 60, timeout = 20;
+    int threads = 2, jobs = 2;
+    bool retune = false, compare = false;  // --compare: default, tuned and Halide's autoschedulers side by side
+    uint64_t seed = 1;
+    std::vector<std::string> merge;  // --merge A B ...: merge databases into merge_out instead
+    std::string merge_out;
+};
+
 // Each returns the process exit status: 0 success, 1 a check failed. Bad input throws SpecError
 // (exit 2), a failed external tool ToolError (exit 3, process.h).
 int cmd_info(const InfoOptions &o);
@@ -56,5 +69,7 @@ int cmd_run(const RunOptions &o);
 int cmd_check(const CheckOptions &o);
 int cmd_targets();
 int cmd_import(const ImportCliOptions &o);
+// Also 130 when SIGINT or SIGTERM ended it (the records of the layers done are kept).
+int cmd_tune(const TuneCliOptions &o);
 
 }  // namespace convgen

@@ -4,6 +4,7 @@
 #include "generator/driver/compile.h"
 
 #include "generator/algorithms/algorithm.h"
+#include "generator/driver/fault.h"
 #include "generator/driver/manifest.h"
 #include "generator/driver/process.h"
 
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,10 +46,12 @@ std::string self_hash() {
     return cached;
 }
 
-std::string fingerprint(const LayerSpec &s, const ResolvedTarget &t, const Choice &c, const GenerateOptions &o) {
+std::string fingerprint(const LayerSpec &s, const ResolvedTarget &t, const Schedule &sc, const GenerateOptions &o) {
     std::ostringstream f;
     f << "convgen " << convgen_version() << " " << self_hash() << "; halide " << halide_version() << "; " << to_text(s)
-      << "; " << t.string << "; " << to_text(t.facts) << "; choice " << to_text(c) << "; asm=" << o.assembly
+      << "; " << t.string << "; " << to_text(t.facts) << "; choice " << to_text(sc.choice);
+    if (!sc.autoscheduler.empty()) f << "; autoscheduler " << sc.autoscheduler;
+    f << "; asm=" << o.assembly
       << " stmt=" << o.stmt;
     return f.str();
 }
@@ -99,8 +103,10 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
     const LayerSpec &spec = k.spec;
     const ResolvedTarget &target = k.target;
     const std::string &key = k.key;
+    if (fault_injected("compile", to_text(k.schedule.choice))) std::abort();
     Algorithm alg = build_algorithm(spec);
-    apply_schedule(alg, target.target, k.schedule.choice);
+    if (k.schedule.autoscheduler.empty()) apply_schedule(alg, target.target, k.schedule.choice);
+    else apply_autoscheduler(alg, target.target, target.facts, k.schedule.autoscheduler);
     std::vector<Halide::Argument> args(alg.params.begin(), alg.params.end());
     // Kernels share one runtime per architecture (emitted separately below).
     Halide::Target t = target.target.with_feature(Halide::Target::NoRuntime);
@@ -111,7 +117,8 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
 // name counters untouched, so a kernel's files never depend on what else was compiled (the
 // second Func "output" of a process would be renamed), and a crash in one cannot take the tool
 // down. A child reports "S" on success, or "E<message>" (bad input, SpecError) / "I<message>"
-// (an internal error); a child that dies without a report is a ToolError.
+// (an internal error); a child that dies without a report is a ToolError. With keep_going a
+// failure is noted in its KernelRecord::error and the others still compile.
 void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &todo, const fs::path &scratch,
                  const GenerateOptions &o) {
     struct Child {
@@ -123,27 +130,54 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
     std::vector<Child> running;
     std::string bad_input, internal, died;
     auto reap = [&](Child c) {
+        bool timed_out = false;
+        if (o.compile_timeout_s > 0) {  // wait for the report until the child's deadline
+            const auto deadline = c.start + std::chrono::duration<double>(o.compile_timeout_s);
+            for (;;) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+                pollfd p{c.fd, POLLIN, 0};
+                const int n = poll(&p, 1, int(std::max<int64_t>(0, left.count())));
+                if (n > 0) break;
+                if (n == 0) {
+                    kill(c.pid, SIGKILL);
+                    timed_out = true;
+                    break;
+                }
+                if (errno != EINTR) break;
+            }
+        }
         std::string msg;
         char buf[4096];
-        for (ssize_t n; (n = read(c.fd, buf, sizeof buf)) > 0;) msg.append(buf, size_t(n));
+        for (ssize_t n; (n = read(c.fd, buf, sizeof buf)) != 0;) {
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) break;
+            msg.append(buf, size_t(n));
+        }
         close(c.fd);
         int status = 0;
-        waitpid(c.pid, &status, 0);
+        while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+        }
         KernelRecord &rec = kernels[c.index];
         rec.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !msg.empty() && msg[0] == 'S') {
+        if (timed_out) {
+            rec.error = "compiling " + rec.key + " took longer than " + std::to_string(int(o.compile_timeout_s)) + " s";
+            if (died.empty()) died = rec.error;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !msg.empty() && msg[0] == 'S') {
             if (o.verbose)
                 std::cerr << "compiled " << rec.key << " (" << to_string(rec.schedule.source) << " choice "
                           << to_text(rec.schedule.choice) << ", " << int(rec.compile_seconds * 1000) << " ms)\n";
         } else if (!msg.empty() && msg[0] == 'E') {
-            if (bad_input.empty()) bad_input = msg.substr(1);
+            rec.error = msg.substr(1);
+            if (bad_input.empty()) bad_input = rec.error;
         } else if (msg.size() > 1) {
-            if (internal.empty()) internal = "compiling " + rec.key + " failed: " + msg.substr(1);
-        } else if (died.empty()) {
+            rec.error = "compiling " + rec.key + " failed: " + msg.substr(1);
+            if (internal.empty()) internal = rec.error;
+        } else {
             ProcessResult r;
             r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-            died = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
+            rec.error = "compiling " + rec.key + " failed: its compile process " + r.how() + " without a report";
+            if (died.empty()) died = rec.error;
         }
     };
     const size_t jobs = size_t(std::max(1, o.jobs));
@@ -152,7 +186,7 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
             reap(running.front());
             running.erase(running.begin());
         }
-        if (!bad_input.empty() || !internal.empty() || !died.empty()) break;
+        if (!o.keep_going && (!bad_input.empty() || !internal.empty() || !died.empty())) break;
         int fds[2];
         if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
         std::cout.flush();
@@ -182,6 +216,7 @@ void compile_all(std::vector<KernelRecord> &kernels, const std::vector<size_t> &
         running.push_back({todo[i], pid, fds[0], start});
     }
     for (const Child &c : running) reap(c);
+    if (o.keep_going) return;
     if (!bad_input.empty()) throw SpecError(bad_input);
     if (!died.empty()) throw ToolError(died);
     if (!internal.empty()) throw std::runtime_error(internal);
@@ -229,7 +264,12 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
     for (const ResolvedTarget &target : targets)
         for (const LayerSpec &layer : layers) {
             Specialized sp = specialize(layer, target, o.choice, o.db);
-            KernelRecord rec{sp.spec, target, kernel_key(sp.spec, target.key), sp.schedule, sp.record};
+            KernelRecord rec;
+            rec.spec = sp.spec;
+            rec.target = target;
+            rec.key = kernel_key(sp.spec, target.key);
+            rec.schedule = sp.schedule;
+            rec.record = sp.record;
             bool dup = false;
             for (const auto &k : kernels) dup |= k.key == rec.key;
             if (!dup) kernels.push_back(rec);  // the same layer twice in a file (names may differ)
@@ -273,7 +313,7 @@ GenerateResult generate(std::vector<KernelRecord> kernels, const GenerateOptions
         else
             for (auto f : {Halide::Target::CUDA, Halide::Target::OpenCL})
                 if (rt.has_feature(f)) it->second = it->second.with_feature(f);
-        rec.fingerprint = fingerprint(rec.spec, rec.target, rec.schedule.choice, o);
+        rec.fingerprint = fingerprint(rec.spec, rec.target, rec.schedule, o);
         if (fs::exists(out / header_file(rec.key)) && reuse(rec.key, object_file(rec.key), rec.fingerprint, scratch.path)) {
             rec.reused = true;
             if (o.verbose) std::cerr << "reused   " << rec.key << "\n";
@@ -284,6 +324,15 @@ GenerateResult generate(std::vector<KernelRecord> kernels, const GenerateOptions
     }
     if (result.kernels.empty()) throw SpecError("generate: no kernels to compile");
     compile_all(result.kernels, todo, scratch.path, o);
+    for (auto it = result.kernels.begin(); it != result.kernels.end();) {  // keep_going's failures
+        if (it->error.empty()) {
+            ++it;
+            continue;
+        }
+        result.failed.push_back(*it);
+        it = result.kernels.erase(it);
+    }
+    if (result.kernels.empty()) throw ToolError("generate: every kernel failed to compile; the first: " + result.failed[0].error);
 
     // One runtime per architecture, then the bundle of everything.
     std::vector<std::string> members;

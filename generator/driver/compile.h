@@ -25,6 +25,8 @@ struct GenerateOptions {
     int jobs = 2;                            // kernels compiled at once (one process each)
     std::string choice;                      // --choice: Choice fields over every kernel's default
     const TuningDb *db = nullptr;            // --db: tuned records (used where --choice is not given)
+    bool keep_going = false;                 // a kernel that fails to compile is left out (GenerateResult::failed)
+    double compile_timeout_s = 0;            // > 0: a kernel compiling longer than this fails (its process is killed)
 };
 
 struct KernelRecord {
@@ -36,6 +38,7 @@ struct KernelRecord {
     std::string fingerprint;  // what the kernel's files were made from
     bool reused = false;
     double compile_seconds = 0;
+    std::string error;  // why it failed to compile (GenerateOptions::keep_going)
 };
 
 struct GenerateResult {
@@ -44,6 +47,7 @@ struct GenerateResult {
         std::string target, object, fingerprint;  // Halide target, object file, what it was made from
     };
     std::vector<Runtime> runtimes;  // one per architecture (reused when the fingerprint matches)
+    std::vector<KernelRecord> failed;  // keep_going: the kernels left out, each with its error
 };
 
 // A layer made concrete for a target: the spec with algo and the pointwise weight block resolved

@@ -69,6 +69,22 @@ int main(int argc, char **argv) {
     c_check->add_option("--db", check.db, "tuning records, as for generate");
     c_check->add_flag("-v,--verbose", check.verbose, "one line per kernel compiled");
 
+    convgen::TuneCliOptions tune;
+    auto *c_tune = app.add_subcommand("tune", "search each layer's schedule space on this machine; keep what is proven faster");
+    add_layer_source(c_tune, tune.src);
+    c_tune->add_option("--target", tune.target, "a target this CPU runs (default host)");
+    c_tune->add_option("--budget", tune.budget, "search seconds per layer (default 60)");
+    c_tune->add_option("--db", tune.db, "the tuning database to append to (default tuning/<target key>.jsonl)");
+    c_tune->add_option("--threads", tune.threads, "threads the kernels are timed with (default 2)");
+    c_tune->add_option("-j,--jobs", tune.jobs, "candidates compiled at once (default 2)");
+    c_tune->add_option("--work", tune.work_dir, "where candidates are compiled (default generated/tune)");
+    c_tune->add_option("--timeout", tune.timeout, "seconds without progress after which a candidate counts as hung (default 20)");
+    c_tune->add_flag("--retune", tune.retune, "tune layers that already have a record for this CPU");
+    c_tune->add_flag("--compare", tune.compare, "time the default, the tuned record and Halide's autoschedulers per layer (no search)");
+    c_tune->add_option("--seed", tune.seed, "seed of the search's random restarts");
+    c_tune->add_option("--merge", tune.merge, "merge these databases into -o FILE (no tuning)")->expected(1, -1);
+    c_tune->add_option("-o,--output", tune.merge_out, "with --merge: the database to write");
+
     app.add_subcommand("targets", "list the named targets and what host resolves to");
 
     convgen::ImportCliOptions imp;
@@ -89,6 +105,7 @@ int main(int argc, char **argv) {
         if (*c_gen) return convgen::cmd_generate(gen);
         if (*c_run) return convgen::cmd_run(run);
         if (*c_imp) return convgen::cmd_import(imp);
+        if (*c_tune) return convgen::cmd_tune(tune);
         if (*c_check) {
             if (check.src.layer.empty() && check.src.layers_file.empty() && check.src.model.empty()) check.src.layers_file = CONVGEN_DEFAULT_LAYERS;
             return convgen::cmd_check(check);

@@ -89,6 +89,7 @@ nlohmann::json manifest_json(const GenerateResult &r, const GenerateOptions &o) 
                            {"fingerprint", k.fingerprint}});
         if (k.spec.algo == Algo::Winograd) kernels.back()["weight_transform"] = weight_transform(k.spec);
         if (!k.record.empty()) kernels.back()["schedule"]["record"] = k.record;
+        if (!k.schedule.autoscheduler.empty()) kernels.back()["schedule"]["autoscheduler"] = k.schedule.autoscheduler;
     }
     nlohmann::json runtimes = nlohmann::json::array();
     for (const auto &rt : r.runtimes)

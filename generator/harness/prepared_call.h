@@ -1,12 +1,14 @@
 // A registered kernel ready to be called on a layer's deterministic data: random_input(seed) and
-// random_params(seed + 1) (reference.h), the parameters prepared by the runtime, an output
-// buffer, and the runtime tensors over input and output. `convgen check` times and checks
-// kernels through it, the benchmark its runtime-overhead probe.
+// random_params(seed + 1) (reference.h), the parameters prepared by the runtime, 64-byte aligned
+// copies of the input and an output buffer (timing.h), and the runtime tensors over them.
+// `convgen check` and `convgen tune` time and check kernels through it, the benchmark its
+// runtime-overhead probe.
 #pragma once
 
 #include "convgen/convgen.h"
 #include "generator/spec/layer_spec.h"
 #include "generator/spec/npy.h"
+#include "generator/harness/timing.h"
 
 #include <cstdint>
 #include <string>
@@ -17,7 +19,7 @@ namespace convgen {
 struct PreparedCall {
     Tensor input;
     NamedTensors params;
-    std::vector<float> output;
+    AlignedFloats in_buf, out_buf;
     convgen_params *prepared = nullptr;
     convgen_tensor in_t{}, out_t{};
 
@@ -29,6 +31,7 @@ struct PreparedCall {
     PreparedCall &operator=(const PreparedCall &) = delete;
 
     convgen_status run(const convgen_kernel *k) { return convgen_run(k, prepared, &in_t, &out_t); }
+    std::vector<float> output() const { return out_buf.vector(); }
 };
 
 }  // namespace convgen
