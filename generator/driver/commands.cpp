@@ -16,6 +16,7 @@
 #include "generator/driver/targets.h"
 #include "generator/driver/measure.h"
 #include "generator/driver/tune.h"
+#include "generator/driver/export.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -443,7 +444,7 @@ int cmd_tune(const TuneCliOptions &o) {
     }
     if (!o.merge_out.empty()) throw SpecError("tune: -o is only for --merge");
     const ResolvedTarget target = resolve_target(o.target);
-    const std::vector<LayerSpec> layers = load_layers(o.src);
+    if (!o.import_file.empty() && o.db.empty()) throw SpecError("tune --import: give the database to append to with --db FILE");
     TuneOptions t;
     t.budget_s = o.budget;
     t.threads = o.threads;
@@ -454,9 +455,24 @@ int cmd_tune(const TuneCliOptions &o) {
     t.retune = o.retune;
     t.seed = o.seed;
     t.bar = isatty(2);
+    if (o.import_file.empty() && o.src.layer.empty() && o.src.layers_file.empty() && o.src.model.empty())
+        throw SpecError("tune: give the layers with --layer, --layers or --model (or --import, --merge)");
+    if (!o.import_file.empty() && !o.export_dir.empty()) throw SpecError("tune: --import and --export exclude each other");
+    if (!o.export_dir.empty()) {
+        const int n = export_tuning(load_layers(o.src), target, t, o.export_dir, o.candidates);
+        std::printf("exported %d candidate kernel(s) for %s into %s\n"
+                    "on that machine: cd into it, make (CC=... for a cross compiler), ./tune_bench plan.txt results.txt "
+                    "[THREADS [ROUNDS]]; then here: convgen tune --import results.txt --db FILE\n",
+                    n, target.string.c_str(), o.export_dir.c_str());
+        return 0;
+    }
+    const std::vector<LayerSpec> layers = o.import_file.empty() ? load_layers(o.src) : std::vector<LayerSpec>{};
     if (o.compare) return tune_compare(layers, target, t);
-    std::printf("convgen tune: %zu layer(s), target %s (%s), %d thread(s), budget %.0f s per layer, records: %s\n",
-                layers.size(), target.key.c_str(), target.string.c_str(), t.threads, t.budget_s, t.db.c_str());
+    if (o.import_file.empty())
+        std::printf("convgen tune: %zu layer(s), target %s (%s), %d thread(s), budget %.0f s per layer, records: %s\n",
+                    layers.size(), target.key.c_str(), target.string.c_str(), t.threads, t.budget_s, t.db.c_str());
+    else
+        std::printf("convgen tune --import %s: records: %s\n", o.import_file.c_str(), t.db.c_str());
     std::printf("%-8s %-9s %11s %11s %8s %6s %6s %8s  %-8s %s\n", "layer", "kind", "default_us", "tuned_us", "speedup",
                 "wins", "tried", "search_s", "result", "choice (default -> tuned) / note");
     std::fflush(stdout);
@@ -473,6 +489,11 @@ int cmd_tune(const TuneCliOptions &o) {
                     r.default_choice.c_str(), r.best_choice.c_str(), r.note.c_str());
         std::fflush(stdout);
     };
+    if (!o.import_file.empty()) {
+        for (const TuneOutcome &r : import_tuning(o.import_file, t)) row(r);
+        std::printf("%d of %d layer(s) got a tuned record in %s\n", kept, done, t.db.c_str());
+        return 0;
+    }
     install_interrupt_handler();
     try {
         tune(layers, target, t, row);

@@ -57,6 +57,8 @@ struct TuneCliOptions {
     int threads = 2, jobs = 2;
     bool retune = false, compare = false;  // --compare: default, tuned and Halide's autoschedulers side by side
     uint64_t seed = 1;
+    std::string export_dir, import_file;  // --export DIR / --import FILE (export.h)
+    int candidates = 24;                  // --export: candidates per layer
     std::vector<std::string> merge;  // --merge A B ...: merge databases into merge_out instead
     std::string merge_out;
 };

@@ -84,6 +84,9 @@ int main(int argc, char **argv) {
     c_tune->add_option("--seed", tune.seed, "seed of the search's random restarts");
     c_tune->add_option("--merge", tune.merge, "merge these databases into -o FILE (no tuning)")->expected(1, -1);
     c_tune->add_option("-o,--output", tune.merge_out, "with --merge: the database to write");
+    c_tune->add_option("--export", tune.export_dir, "write candidate kernels and a benchmark program for --target into DIR, to run on that machine");
+    c_tune->add_option("--candidates", tune.candidates, "with --export: candidates per layer (default 24)");
+    c_tune->add_option("--import", tune.import_file, "append the records that an exported benchmark's results file proves (no search)");
 
     app.add_subcommand("targets", "list the named targets and what host resolves to");
 

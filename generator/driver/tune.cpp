@@ -63,34 +63,6 @@ double load_average() {
     return l;
 }
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-// The kernel of `spec` under Choice `c` (or, when `autoscheduler` is named, under that
-// autoscheduler), keyed apart from the layer's other candidates.
-KernelRecord candidate_kernel(const LayerSpec &spec, const ResolvedTarget &target, const Choice &default_choice,
-                              const Choice &c, const std::string &autoscheduler = "") {
-    KernelRecord k;
-    k.spec = spec;
-    k.target = target;
-    if (autoscheduler.empty()) {
-        const std::string text = to_text(c);
-        k.spec.pw_block = choose_weight_block(spec, target.target, c);
-        k.key = kernel_key(k.spec, target.key) + "_t" + hash8(text);
-        k.schedule = {c, c == default_choice ? ScheduleSource::Default : ScheduleSource::Override, ""};
-    } else {
-        k.key = kernel_key(k.spec, target.key) + "_" + autoscheduler;
-        k.schedule = {c, ScheduleSource::Autoscheduler, autoscheduler};
-    }
-    return k;
-}
-
 // Options and a target that tune and compare can work with; SpecError otherwise.
 void check_options(const ResolvedTarget &target, const TuneOptions &o) {
     auto num = [](double v) {
@@ -300,18 +272,15 @@ private:
             out.note = "the best choice failed in the proof";
             return;
         }
-        const std::vector<double> &d = r[0].rounds, &t = r[1].rounds;
-        out.rounds = int(std::min(d.size(), t.size()));
-        for (int k = 0; k < out.rounds; k++) out.wins += t[size_t(k)] < d[size_t(k)];
-        fallback_ = {median(d), (quantile(d, 0.75) - quantile(d, 0.25)) / median(d)};
-        tuned_ = {median(t), (quantile(t, 0.75) - quantile(t, 0.25)) / median(t)};
+        const Proof p = paired_proof(r[0].rounds, r[1].rounds);
+        out.wins = p.wins;
+        out.rounds = p.rounds;
+        fallback_ = p.fallback;
+        tuned_ = p.tuned;
         out.default_us = fallback_.median_us;
         out.best_us = tuned_.median_us;
-        const double speedup = fallback_.median_us / tuned_.median_us;
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "proof: %.3fx, won %d of %d rounds", speedup, out.wins, out.rounds);
-        out.note = buf;
-        out.result = 2 * out.wins > out.rounds && speedup >= 1 + kMargin ? TuneOutcome::Kept : TuneOutcome::DefaultKept;
+        out.note = p.note;
+        out.result = p.kept ? TuneOutcome::Kept : TuneOutcome::DefaultKept;
     }
 
     void progress(const std::string &default_text, const Choice &best, Clock::time_point start, bool last) {
@@ -357,6 +326,41 @@ const TuningRecord *existing_record(const TuningDb &db, const LayerSpec &spec, c
 }
 
 }  // namespace
+
+// The kernel of `spec` under Choice `c` (or, when `autoscheduler` is named, under that
+// autoscheduler), keyed apart from the layer's other candidates.
+KernelRecord candidate_kernel(const LayerSpec &spec, const ResolvedTarget &target, const Choice &default_choice,
+                              const Choice &c, const std::string &autoscheduler) {
+    KernelRecord k;
+    k.spec = spec;
+    k.target = target;
+    if (autoscheduler.empty()) {
+        const std::string text = to_text(c);
+        k.spec.pw_block = choose_weight_block(spec, target.target, c);
+        k.key = kernel_key(k.spec, target.key) + "_t" + hash8(text);
+        k.schedule = {c, c == default_choice ? ScheduleSource::Default : ScheduleSource::Override, ""};
+    } else {
+        k.key = kernel_key(k.spec, target.key) + "_" + autoscheduler;
+        k.schedule = {c, ScheduleSource::Autoscheduler, autoscheduler};
+    }
+    return k;
+}
+
+Proof paired_proof(const std::vector<double> &default_rounds, const std::vector<double> &tuned_rounds) {
+    Proof p;
+    const std::vector<double> &d = default_rounds, &t = tuned_rounds;
+    p.rounds = int(std::min(d.size(), t.size()));
+    if (!p.rounds) return p;
+    for (int k = 0; k < p.rounds; k++) p.wins += t[size_t(k)] < d[size_t(k)];
+    p.fallback = {median(d), (quantile(d, 0.75) - quantile(d, 0.25)) / median(d)};
+    p.tuned = {median(t), (quantile(t, 0.75) - quantile(t, 0.25)) / median(t)};
+    p.speedup = p.fallback.median_us / p.tuned.median_us;
+    p.kept = 2 * p.wins > p.rounds && p.speedup >= 1 + kMargin;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "proof: %.3fx, won %d of %d rounds", p.speedup, p.wins, p.rounds);
+    p.note = buf;
+    return p;
+}
 
 std::string default_tuning_db(const ResolvedTarget &target) { return "tuning/" + target.key + ".jsonl"; }
 

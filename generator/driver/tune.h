@@ -12,7 +12,9 @@
 // when the best one wins most rounds and its median is at least kMargin faster.
 #pragma once
 
+#include "generator/driver/compile.h"
 #include "generator/driver/targets.h"
+#include "generator/driver/tuning_db.h"
 #include "generator/spec/layer_spec.h"
 
 #include <functional>
@@ -67,6 +69,22 @@ struct CompareRow {
 };
 std::vector<CompareRow> compare(const std::vector<LayerSpec> &layers, const ResolvedTarget &target,
                                 const TuneOptions &o, const std::function<void(const CompareRow &)> &done);
+
+// The kernel of `spec` (specialized) under Choice `c`, or under Halide's autoscheduler
+// `autoscheduler` when named, keyed apart from the layer's other candidates.
+KernelRecord candidate_kernel(const LayerSpec &spec, const ResolvedTarget &target, const Choice &default_choice,
+                              const Choice &c, const std::string &autoscheduler = "");
+
+// The rule that keeps a record: over paired rounds (round k of each timed back to back), the
+// tuned choice wins most rounds and its median is kMargin (3%) faster than the default's.
+struct Proof {
+    int wins = 0, rounds = 0;
+    double speedup = 0;  // default median / tuned median
+    Timing tuned, fallback;
+    bool kept = false;
+    std::string note;  // "proof: 1.234x, won 12 of 15 rounds"
+};
+Proof paired_proof(const std::vector<double> &default_rounds, const std::vector<double> &tuned_rounds);
 
 // The default database of a target: tuning/<target key>.jsonl under the current folder.
 std::string default_tuning_db(const ResolvedTarget &target);

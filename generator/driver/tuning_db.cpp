@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -54,6 +55,15 @@ CpuIdentity host_cpu(int threads) {
     CpuIdentity c = machine;
     c.threads = threads;
     return c;
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 std::string record_layer(const LayerSpec &specialized) {

@@ -56,6 +56,9 @@ struct TuningRecord {
     std::string where;           // "FILE:LINE" once read (not stored)
 };
 
+// Now, as a record's date: UTC, ISO 8601 ("2026-12-06T06:40:00Z").
+std::string utc_now();
+
 // The key a record is looked up by (the layer as tune and generate both canonicalise it).
 std::string record_layer(const LayerSpec &specialized);
 

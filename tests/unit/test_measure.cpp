@@ -37,7 +37,7 @@ TEST(Measure, SurvivesCandidatesThatFail) {
         k.spec.pw_block = choose_weight_block(k.spec, target.target, choices[i]);
         k.target = target;
         k.key = kernel_key(k.spec, target.key) + "_c" + std::to_string(i);
-        k.schedule = {choices[i], i ? ScheduleSource::Override : ScheduleSource::Default};
+        k.schedule = {choices[i], i ? ScheduleSource::Override : ScheduleSource::Default, ""};
         kernels.push_back(k);
     }
     // 1: its compile process dies; 2: crashes; 3: hangs; 4: a wrong result; 0 and 5 are fine.

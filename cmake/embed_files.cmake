@@ -1,0 +1,22 @@
+# Writes a C++ source that holds files as strings, for `convgen tune --export` (the runtime and
+# the benchmark program it writes beside exported kernels; generator/driver/export_files.h).
+#   cmake -DOUT=<file.cpp> -DFILES="<name in the export>=<source path>|..." -P embed_files.cmake
+set(_text "// Generated from the sources named below by cmake/embed_files.cmake: do not edit.\n")
+string(APPEND _text "#include \"generator/driver/export_files.h\"\n\nnamespace convgen {\n\n")
+string(APPEND _text "const std::vector<EmbeddedFile> &export_files() {\n    static const std::vector<EmbeddedFile> files = {\n")
+string(REPLACE "|" ";" _pairs "${FILES}")
+foreach(_pair IN LISTS _pairs)
+  string(FIND "${_pair}" "=" _eq)
+  string(SUBSTRING "${_pair}" 0 ${_eq} _name)
+  math(EXPR _from "${_eq} + 1")
+  string(SUBSTRING "${_pair}" ${_from} -1 _src)
+  file(READ "${_src}" _content)
+  string(FIND "${_content}" ")convgen_embed\"" _clash)
+  if(NOT _clash EQUAL -1)
+    message(FATAL_ERROR "${_src} contains the raw string delimiter )convgen_embed\"")
+  endif()
+  string(APPEND _text "        {\"${_name}\", R\"convgen_embed(${_content})convgen_embed\"},\n")
+endforeach()
+string(APPEND _text "    };\n    return files;\n}\n\n}  // namespace convgen\n")
+file(WRITE "${OUT}.tmp" "${_text}")
+file(RENAME "${OUT}.tmp" "${OUT}")
