@@ -289,20 +289,7 @@ std::vector<TuneOutcome> import_tuning(const std::string &results, const TuneOpt
             out.note = best.note;
             if (best.kept) {
                 out.result = TuneOutcome::Kept;
-                TuningRecord rec;
-                rec.layer = l.layer_text;
-                rec.target = target;
-                rec.halide = halide;
-                rec.space = space;
-                rec.cpu = id;
-                rec.choice = best_choice;
-                rec.default_choice = def_choice;
-                rec.tuned = best.tuned;
-                rec.fallback = best.fallback;
-                rec.wins = best.wins;
-                rec.rounds = best.rounds;
-                rec.candidates = out.candidates;
-                rec.date = utc_now();
+                const TuningRecord rec = outcome_record(out, l.layer_text, target, halide, space, id, best);
                 TuningDb::append(o.db, rec);
             }
         }

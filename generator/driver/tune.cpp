@@ -191,23 +191,10 @@ public:
 
     // The record of a kept outcome.
     TuningRecord record(const TuneOutcome &r) const {
-        TuningRecord rec;
-        rec.layer = record_layer(spec_);
-        rec.target = target_.string;
-        rec.halide = halide_version();
-        rec.space = kChoiceSpaceVersion;
-        rec.cpu = host_cpu(o_.threads);
-        rec.choice = r.best_choice;
-        rec.default_choice = r.default_choice;
-        rec.tuned = tuned_;
-        rec.fallback = fallback_;
-        rec.wins = r.wins;
-        rec.rounds = r.rounds;
-        rec.candidates = r.candidates;
-        rec.search_seconds = r.search_s;
+        TuningRecord rec = outcome_record(r, record_layer(spec_), target_.string, halide_version(), kChoiceSpaceVersion,
+                                          host_cpu(o_.threads), proof_);
         rec.load = load_;
         rec.steal = steal_;
-        rec.date = utc_now();
         return rec;
     }
 
@@ -272,15 +259,13 @@ private:
             out.note = "the best choice failed in the proof";
             return;
         }
-        const Proof p = paired_proof(r[0].rounds, r[1].rounds);
-        out.wins = p.wins;
-        out.rounds = p.rounds;
-        fallback_ = p.fallback;
-        tuned_ = p.tuned;
-        out.default_us = fallback_.median_us;
-        out.best_us = tuned_.median_us;
-        out.note = p.note;
-        out.result = p.kept ? TuneOutcome::Kept : TuneOutcome::DefaultKept;
+        proof_ = paired_proof(r[0].rounds, r[1].rounds);
+        out.wins = proof_.wins;
+        out.rounds = proof_.rounds;
+        out.default_us = proof_.fallback.median_us;
+        out.best_us = proof_.tuned.median_us;
+        out.note = proof_.note;
+        out.result = proof_.kept ? TuneOutcome::Kept : TuneOutcome::DefaultKept;
     }
 
     void progress(const std::string &default_text, const Choice &best, Clock::time_point start, bool last) {
@@ -311,7 +296,7 @@ private:
     std::map<std::string, double> score_;       // Choice text -> speed relative to the default
     std::map<std::string, std::string> bad_;    // Choice text -> why it failed
     double default_us_ = 0, reported_ = 1, load_ = 0, steal_ = 0;
-    Timing tuned_, fallback_;
+    Proof proof_;  // of the best point against the default
 };
 
 // A record of this layer, target, versions and CPU (the same machine at the same thread count).
@@ -360,6 +345,26 @@ Proof paired_proof(const std::vector<double> &default_rounds, const std::vector<
     std::snprintf(buf, sizeof buf, "proof: %.3fx, won %d of %d rounds", p.speedup, p.wins, p.rounds);
     p.note = buf;
     return p;
+}
+
+TuningRecord outcome_record(const TuneOutcome &r, const std::string &layer, const std::string &target,
+                           const std::string &halide, int space, const CpuIdentity &cpu, const Proof &p) {
+    TuningRecord rec;
+    rec.layer = layer;
+    rec.target = target;
+    rec.halide = halide;
+    rec.space = space;
+    rec.cpu = cpu;
+    rec.choice = r.best_choice;
+    rec.default_choice = r.default_choice;
+    rec.tuned = p.tuned;
+    rec.fallback = p.fallback;
+    rec.wins = p.wins;
+    rec.rounds = p.rounds;
+    rec.candidates = r.candidates;
+    rec.search_seconds = r.search_s;
+    rec.date = utc_now();
+    return rec;
 }
 
 std::string default_tuning_db(const ResolvedTarget &target) { return "tuning/" + target.key + ".jsonl"; }

@@ -86,6 +86,10 @@ struct Proof {
 };
 Proof paired_proof(const std::vector<double> &default_rounds, const std::vector<double> &tuned_rounds);
 
+// The record of a kept outcome (`layer`: record_layer of the specialized layer); date now.
+TuningRecord outcome_record(const TuneOutcome &r, const std::string &layer, const std::string &target,
+                           const std::string &halide, int space, const CpuIdentity &cpu, const Proof &p);
+
 // The default database of a target: tuning/<target key>.jsonl under the current folder.
 std::string default_tuning_db(const ResolvedTarget &target);
 
