@@ -98,6 +98,13 @@ std::map<Halide::OutputFileType, std::string> kernel_outputs(const std::string &
     return out;
 }
 
+// Halide's warnings about the schedules its autoschedulers write (storage folding they did not
+// ask for) say nothing to a user comparing them: dropped; errors throw as Halide's own do.
+struct QuietWarnings : Halide::CompileTimeErrorReporter {
+    void warning(const char *) override {}
+    [[noreturn]] void error(const char *msg) override { throw Halide::CompileError(msg); }
+};
+
 // Compiles one kernel into the current folder.
 void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
     const LayerSpec &spec = k.spec;
@@ -106,7 +113,11 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
     if (fault_injected("compile", to_text(k.schedule.choice))) std::abort();
     Algorithm alg = build_algorithm(spec);
     if (k.schedule.autoscheduler.empty()) apply_schedule(alg, target.target, k.schedule.choice);
-    else apply_autoscheduler(alg, target.target, target.facts, k.schedule.autoscheduler);
+    else {
+        static QuietWarnings quiet;
+        Halide::set_custom_compile_time_error_reporter(&quiet);
+        apply_autoscheduler(alg, target.target, target.facts, k.schedule.autoscheduler);
+    }
     std::vector<Halide::Argument> args(alg.params.begin(), alg.params.end());
     // Kernels share one runtime per architecture (emitted separately below).
     Halide::Target t = target.target.with_feature(Halide::Target::NoRuntime);
@@ -244,7 +255,13 @@ Specialized specialize(const LayerSpec &s, const ResolvedTarget &t, const std::s
     r.spec.algo = choose_algorithm(s, t.target);
     if (!choice.empty() || !db) {
         r.schedule = choose_schedule(r.spec, t.target, t.facts, choice);
-    } else if (const TuningRecord *rec = db->find(record_layer(r.spec), t.string, host_cpu(t.facts.cores))) {
+    } else if (const TuningRecord *rec = db->find(record_layer(r.spec), t.string, host_cpu(t.facts.cores));
+               rec && rec->default_choice != to_text(default_choice(r.spec, t.target, t.facts))) {
+        // Proven against another default (the defaults or the machine facts changed since): the
+        // proof says nothing about today's default, so the record is stale and the default stays.
+        r.schedule = choose_schedule(r.spec, t.target, t.facts);
+        r.stale = rec->where;
+    } else if (rec) {
         try {
             r.schedule = choose_schedule(r.spec, t.target, t.facts, rec->choice, ScheduleSource::Tuned);
         } catch (const SpecError &e) {
@@ -270,6 +287,9 @@ GenerateResult generate(const std::vector<LayerSpec> &layers, const std::vector<
             rec.key = kernel_key(sp.spec, target.key);
             rec.schedule = sp.schedule;
             rec.record = sp.record;
+            if (!sp.stale.empty() && o.verbose)
+                std::cerr << "stale tuning record " << sp.stale << " left out for " << rec.key
+                          << ": proven against another default choice than " << to_text(sp.schedule.choice) << "\n";
             bool dup = false;
             for (const auto &k : kernels) dup |= k.key == rec.key;
             if (!dup) kernels.push_back(rec);  // the same layer twice in a file (names may differ)

@@ -57,10 +57,11 @@ struct Specialized {
     LayerSpec spec;
     Schedule schedule;
     std::string record;  // FILE:LINE of the tuned record the Choice came from, "" otherwise
+    std::string stale;   // FILE:LINE of a record left out: its default_choice is not today's default
 };
 // Every call site that names or builds a kernel goes here first. The Choice: `choice` fields
 // over the default when given (--choice), else the record of `db` for this layer, target and
-// CPU (tuning_db.h), else the default.
+// CPU (tuning_db.h) when it was proven against today's default Choice, else the default.
 Specialized specialize(const LayerSpec &s, const ResolvedTarget &t, const std::string &choice = "",
                        const TuningDb *db = nullptr);
 

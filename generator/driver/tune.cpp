@@ -199,6 +199,7 @@ public:
     }
 
     const LayerSpec &spec() const { return spec_; }
+    std::string default_text() const { return to_text(default_); }
 
 private:
     double score(const Choice &c) const { return score_.at(to_text(c)); }
@@ -300,10 +301,12 @@ private:
 };
 
 // A record of this layer, target, versions and CPU (the same machine at the same thread count).
-const TuningRecord *existing_record(const TuningDb &db, const LayerSpec &spec, const ResolvedTarget &t, int threads) {
+// A stale one (proven against another default Choice) does not count.
+const TuningRecord *existing_record(const TuningDb &db, const LayerSpec &spec, const ResolvedTarget &t, int threads,
+                                    const std::string &default_text) {
     const CpuIdentity cpu = host_cpu(threads);
     const TuningRecord *r = db.find(record_layer(spec), t.string, cpu);
-    if (!r) return nullptr;
+    if (!r || r->default_choice != default_text) return nullptr;
     const CpuIdentity &c = r->cpu;
     const bool same = c.vendor == cpu.vendor && c.name == cpu.name && c.family == cpu.family &&
                       c.model == cpu.model && c.threads == cpu.threads;
@@ -381,7 +384,7 @@ std::vector<TuneOutcome> tune(const std::vector<LayerSpec> &layers, const Resolv
         LayerSearch search(layers[i], target, o, label);
         TuneOutcome out;
         const TuningDb db = TuningDb::open(o.db, /*missing_ok=*/true);  // as it is now (other tuners append too)
-        if (const TuningRecord *r = o.retune ? nullptr : existing_record(db, search.spec(), target, o.threads)) {
+        if (const TuningRecord *r = o.retune ? nullptr : existing_record(db, search.spec(), target, o.threads, search.default_text())) {
             out.spec = layers[i];
             out.best_choice = r->choice;
             out.default_choice = r->default_choice;
@@ -414,6 +417,7 @@ std::vector<CompareRow> compare(const std::vector<LayerSpec> &layers, const Reso
         std::vector<KernelRecord> kernels{candidate_kernel(sp.spec, target, sp.schedule.choice, sp.schedule.choice)};
         row.entries.push_back({"default", 0, 0, ""});
         const TuningRecord *rec = db.find(record_layer(sp.spec), target.string, cpu);
+        if (rec && rec->default_choice != to_text(sp.schedule.choice)) rec = nullptr;  // stale, as generate sees it
         CompareEntry tuned{"tuned", 0, rec ? rec->search_seconds : 0, rec ? "" : "no record"};
         if (rec) {
             const Choice c = parse_choice(rec->choice, sp.schedule.choice);
