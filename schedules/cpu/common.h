@@ -164,7 +164,31 @@ inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, 
 // (weights, broadcasts); with ~2 FMAs and ~2 loads per cycle its cost is max(cw*tx, cw + tx,
 // the FMAs in flight the units need) over all tiles executed. Registers: cw*tx accumulators + cw
 // weight vectors + 1 broadcast <= the register file.
+// Grouped conv (groups > 1): a tile of exactly one group's output channels when one fits: v the
+// largest lane count <= the ISA's that divides Cout/groups, cw = Cout/groups / v. The group of a
+// channel vector, co / (Cout/groups), is then provably one value (Halide's alignment analysis:
+// the tile starts at a multiple of Cout/groups), so each reduction step broadcasts one input;
+// a tile across groups (or inside a larger group) makes that index a per-lane division and every
+// input read a gather. Measured (Zen 4, AVX-512, 2 threads): 160 -> 112 channels, 4 groups, 3x3
+// on 33x33 NHWC: 23.6 ms with the plain tile, 0.75-1.5 ms with whole-group tiles. Returns false
+// (the plain tile follows) when a group needs more channel vectors than the registers hold.
+inline bool choose_group_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
+    if (s.kind != Kind::Conv || s.groups == 1) return false;
+    const int group = s.cout / s.groups, lanes = f.f32_lanes();
+    const int max_cw = f.vector_registers >= 32 ? 8 : 4;  // leaves >= 2 columns of accumulators
+    for (int v = std::min(lanes, group); v >= 1; v--) {
+        if (group % v != 0 || group / v > max_cw) continue;
+        c.v = v;
+        c.cw = group / v;
+        const int max_tx = std::min(accumulator_budget(f) / c.cw, (f.vector_registers - c.cw - 1) / c.cw);
+        c.tx = pick_points(std::max(1, max_tx), c.cw, s.out_w());
+        return true;
+    }
+    return false;
+}
+
 inline void choose_nhwc_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
+    if (choose_group_tile(c, s, f)) return;
     c.v = pick_vector(f.f32_lanes(), s.cout);
     const int W = s.out_w();
     // Whole vectors only: a channel tile wider than cout would read outside the buffers.
