@@ -6,6 +6,8 @@
 #include "generator/driver/process.h"
 #include "generator/harness/runtime_bridge.h"
 
+#include "Halide.h"
+
 #include <cstdlib>
 #include <dlfcn.h>
 #include <filesystem>
@@ -21,6 +23,7 @@ struct LoadedBundle::Entry {
     std::vector<std::string> names, layouts;  // storage for args[i].name / .layout
     std::vector<convgen_arg_info> args;
     std::vector<double> weight_transform;  // storage for kernel.weight_transform
+    std::vector<uint64_t> features;        // storage for kernel.features
     convgen_kernel kernel{};
 };
 
@@ -62,6 +65,7 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
     auto set_handler = reinterpret_cast<convgen_set_error_handler_fn>(dlsym(handle_, "halide_set_error_handler"));
     auto copy_to_host = reinterpret_cast<convgen_halide_buffer_fn>(dlsym(handle_, "halide_copy_to_host"));
     auto device_free = reinterpret_cast<convgen_halide_buffer_fn>(dlsym(handle_, "halide_device_free"));
+    auto can_use = reinterpret_cast<int (*)(int, const uint64_t *)>(dlsym(handle_, "halide_can_use_target_features"));
 
     for (const auto &k : manifest_["kernels"]) {
         auto e = std::make_unique<Entry>();
@@ -101,6 +105,14 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         e->kernel.set_error_handler = set_handler;
         e->kernel.copy_to_host = copy_to_host;
         e->kernel.device_free = device_free;
+        // What the generated registry says of the target (manifest.cpp registry_source): its
+        // Halide feature bitmask, checked by the bundle's runtime, and its natural f32 vector width.
+        const Halide::Target target(e->target);
+        e->features = target_feature_words(target);
+        e->kernel.feature_words = int(e->features.size());
+        e->kernel.features = e->features.data();
+        e->kernel.can_use_target_features = can_use;
+        e->kernel.natural_vector_bits = target.natural_vector_size(Halide::Float(32)) * 32;
         if (k.contains("weight_transform")) {
             e->weight_transform = k["weight_transform"].get<std::vector<double>>();
             e->kernel.weight_transform = e->weight_transform.data();

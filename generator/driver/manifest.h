@@ -9,7 +9,9 @@
 #include "generator/driver/compile.h"
 
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace convgen {
 
@@ -19,6 +21,11 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o);
 // Reads DIR/manifest.json; throws SpecError naming the file and the problem. A missing file is an
 // empty manifest (null json) when `missing_ok`.
 nlohmann::json read_manifest(const std::string &dir, bool missing_ok = false);
+
+// A target's feature bitmask as the runtime's halide_can_use_target_features takes it (Halide's
+// Target::Feature and halide_target_feature_t share their numbering): bit f of word f / 64.
+// The registry source and the loader give it to each kernel (convgen_kernel.features).
+std::vector<uint64_t> target_feature_words(const Halide::Target &t);
 
 std::string halide_version();   // e.g. "21.0.0"
 std::string convgen_version();  // e.g. "0.1.0"

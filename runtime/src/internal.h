@@ -1,7 +1,7 @@
 /* convgen runtime internals shared by the .c files of runtime/src (never installed).
  *
  *   status.c    status names, the thread-local error message, set_error()
- *   target.c    parsing a kernel's Halide target string against this CPU, ranking ISAs
+ *   target.c    whether this machine runs a kernel's target (Halide's CPU check), ranking targets
  *   registry.c  the kernel registry and check_kernel()
  *   params.c    weight packing and BatchNorm folding (convgen_prepare_params)
  *   run.c       tensor checks, halide_buffer_t setup, Halide error routing (convgen_run)
@@ -17,6 +17,8 @@
 
 /* The most arguments a kernel may take (input, up to 4 packed params, output, room to grow). */
 #define CONVGEN_MAX_ARGS 8
+/* The most 64-bit words a kernel's feature bitmask may have (Halide 21 has about 100 features). */
+#define CONVGEN_MAX_FEATURE_WORDS 16
 
 /* Formats a one-line message into this thread's error buffer and returns `status`, so callers
  * write `return set_error(CONVGEN_ERROR_SHAPE, "...", ...)`. */
@@ -26,13 +28,14 @@ convgen_status set_error(convgen_status status, const char *fmt, ...) __attribut
 const char *layout_name(convgen_layout layout);
 
 /* Checks that a kernel description is usable (key, target, args table with "input" first and
- * "output" last, argv_fn); `who` prefixes the message ("convgen_run"). */
+ * "output" last, argv_fn, feature bitmask size); `who` prefixes the message ("convgen_run"). */
 convgen_status check_kernel(const convgen_kernel *kernel, const char *who);
 
-/* How good a kernel's target is on a CPU that supports it: 4 CUDA when a CUDA device is present,
- * 3 AVX-512, 2 AVX2, 1 other CPU targets; -1 (not a choice) for CUDA without a device and for
- * other GPU APIs. */
-int target_rank(const char *target);
+/* How good the target of a kernel that this machine supports and check_kernel accepted is,
+ * larger is better: INT64_MAX for CUDA when a CUDA device is present; -1 (not a choice) for CUDA
+ * without a device and for other GPU APIs; CPU kernels >= 1, by natural_vector_bits, then by the
+ * number of feature bits. */
+int64_t target_rank(const convgen_kernel *kernel);
 
 /* Everything convgen_prepare_params produced; immutable once returned, but for the device copy
  * that the first CUDA run makes (cuda.c), once, under device_lock. */

@@ -42,6 +42,13 @@ convgen_status check_kernel(const convgen_kernel *k, const char *who) {
     if (k->num_args < 2 || k->num_args > CONVGEN_MAX_ARGS)
         return set_error(CONVGEN_ERROR_INVALID_ARGUMENT, "%s: kernel %s has %d args, expected 2 to %d", who,
                          k->key, k->num_args, CONVGEN_MAX_ARGS);
+    if (k->feature_words < 0 || k->feature_words > CONVGEN_MAX_FEATURE_WORDS ||
+        (k->features != NULL) != (k->feature_words > 0) || k->natural_vector_bits < 0)
+        return set_error(CONVGEN_ERROR_INVALID_ARGUMENT,
+                         "%s: kernel %s has %d feature words at %p (expected 0 and NULL, or 1 to %d words) and "
+                         "natural_vector_bits %d (expected >= 0)",
+                         who, k->key, k->feature_words, (const void *)k->features, CONVGEN_MAX_FEATURE_WORDS,
+                         k->natural_vector_bits);
     for (int i = 0; i < k->num_args; i++) {
         const convgen_arg_info *a = &k->args[i];
         if (a->name == NULL || a->layout == NULL || a->ndim < 1 || a->ndim > CONVGEN_MAX_DIMS)
@@ -137,7 +144,8 @@ const convgen_kernel *convgen_find_kernel_for_layer(const convgen_layer *layer) 
         return NULL;
     }
     const convgen_kernel *best = NULL, *unsupported = NULL;
-    int best_rank = -1, matches = 0;
+    int64_t best_rank = -1;
+    int matches = 0;
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < g_count; i++) {
         const convgen_kernel *k = g_kernels[i];
@@ -147,7 +155,7 @@ const convgen_kernel *convgen_find_kernel_for_layer(const convgen_layer *layer) 
             unsupported = k;
             continue;
         }
-        int rank = target_rank(k->target);
+        int64_t rank = target_rank(k);
         if (rank < 0) {
             unsupported = k;
             continue;

@@ -1,12 +1,15 @@
 // Tests of the convgen runtime (runtime/src) against fake kernels: C++ argv functions that
 // record the halide_buffer_t's they receive, or compute a tiny pointwise convolution, stand in
-// for Halide pipelines. Covered: weight packing for every kind from OIHW and HWIO, BatchNorm
-// folding, every validation error and its wording, the registry, target parsing, Halide error
+// for Halide pipelines, and a fake CPU check for halide_can_use_target_features. Covered: weight
+// packing for every kind from OIHW and HWIO, BatchNorm folding, every validation error and its
+// wording, the registry, which targets are supported and which kernel is chosen, Halide error
 // routing and concurrent runs.
 #include <gtest/gtest.h>
 
 #include <HalideRuntime.h>
+#include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -143,16 +146,51 @@ std::vector<convgen_arg_info> args_for(const convgen_layer &l) {
     return a;
 }
 
-// Owns the strings and args table a convgen_kernel points into (stable addresses).
+// ---- a fake CPU for halide_can_use_target_features ----
+
+// As many feature words as the generator emits (Halide's Target::FeatureEnd, rounded up).
+constexpr int kFeatureWords = (halide_target_feature_end + 63) / 64;
+using CanUseFn = int (*)(int count, const uint64_t *features);
+
+// The features the fake CPU lacks (for Halide's runtime: known and not available), and what the
+// last check was asked.
+uint64_t g_cpu_lacks[kFeatureWords];
+int g_can_use_calls, g_can_use_count;
+
+void cpu_lacks(std::initializer_list<int> features) {
+    std::fill(std::begin(g_cpu_lacks), std::end(g_cpu_lacks), 0);
+    for (int f : features) g_cpu_lacks[f / 64] |= uint64_t(1) << (f % 64);
+}
+
+// What halide_can_use_target_features of a runtime on the fake CPU answers.
+int fake_can_use(int count, const uint64_t *features) {
+    g_can_use_calls++, g_can_use_count = count;
+    for (int i = 0; i < count && i < kFeatureWords; i++)
+        if (features[i] & g_cpu_lacks[i]) return 0;
+    return 1;
+}
+int never_can_use(int, const uint64_t *) { return 0; }
+
+// Owns the strings, args table and feature bitmask a convgen_kernel points into (stable addresses).
 struct FakeKernel {
     std::string key, target;
     std::vector<convgen_arg_info> args;
+    std::vector<uint64_t> feature_mask;
     convgen_kernel k{};
     FakeKernel(std::string key_, const convgen_layer &l, int (*fn)(void **), std::string target_ = "x86-64-linux",
                convgen_set_error_handler_fn seh = nullptr)
         : key(std::move(key_)), target(std::move(target_)), args(args_for(l)) {
         k.key = key.c_str(), k.target = target.c_str(), k.layer = l;
         k.num_args = int(args.size()), k.args = args.data(), k.argv_fn = fn, k.set_error_handler = seh;
+    }
+    // What the generated registry gives a kernel: its target's halide_target_feature_t bits, the
+    // runtime's check of them and Halide's natural f32 vector width. Returns k, for tables.
+    const convgen_kernel &features(std::initializer_list<int> fs, CanUseFn check, int vector_bits) {
+        feature_mask.assign(kFeatureWords, 0);
+        for (int f : fs) feature_mask[f / 64] |= uint64_t(1) << (f % 64);
+        k.feature_words = kFeatureWords, k.features = feature_mask.data();
+        k.can_use_target_features = check, k.natural_vector_bits = vector_bits;
+        return k;
     }
     FakeKernel(const FakeKernel &) = delete;
 };
@@ -787,14 +825,23 @@ TEST_F(RunFixture, DeviceTensor) {
 }
 
 TEST_F(RunFixture, UnsupportedCpu) {
+    // The runtime's check refuses the kernel's features.
+    fk.features({halide_target_feature_avx2}, never_can_use, 256);
+    EXPECT_EQ(run(), CONVGEN_ERROR_UNSUPPORTED_CPU);
+    EXPECT_ERROR_HAS("this CPU cannot run kernel " + fk.key + " (target " + fk.target + ")");
+    // Another architecture: refused before the check is asked.
 #if defined(__x86_64__)
     fk.target = "arm-64-linux";
 #else
     fk.target = "x86-64-linux";
 #endif
     fk.k.target = fk.target.c_str();
+    cpu_lacks({});
+    fk.features({}, fake_can_use, 128);
+    g_can_use_calls = 0;
     EXPECT_EQ(run(), CONVGEN_ERROR_UNSUPPORTED_CPU);
     EXPECT_ERROR_HAS("target " + fk.target);
+    EXPECT_EQ(g_can_use_calls, 0);
 }
 
 TEST_F(RunFixture, ParamsOfAnotherKernel) {
@@ -898,77 +945,210 @@ TEST(Registry, RegisterFindAndDuplicates) {
     EXPECT_EQ(convgen_kernel_count(), before + 2);
 }
 
-bool cpu_has_avx512_skylake() {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-#else
-    return false;
-#endif
-}
-bool cpu_has_avx2() {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-    return false;
-#endif
+TEST(Registry, RefusesABadFeatureBitmask) {
+    static FakeKernel fk("registry_bad_features", make_layer(CONVGEN_KIND_CONV, 3, 8, 8, 6, 3, 0), capture_fn<3>);
+    static convgen_kernel table[1] = {fk.features({halide_target_feature_avx2}, fake_can_use, 256)};
+    table[0].feature_words = 0; // a bitmask of no words
+    EXPECT_EQ(convgen_register_kernels(table, 1), CONVGEN_ERROR_INVALID_ARGUMENT);
+    EXPECT_ERROR_HAS("kernel registry_bad_features has 0 feature words at 0x");
+    table[0].feature_words = 17;
+    EXPECT_EQ(convgen_register_kernels(table, 1), CONVGEN_ERROR_INVALID_ARGUMENT);
+    EXPECT_ERROR_HAS("has 17 feature words");
+    table[0].feature_words = kFeatureWords, table[0].natural_vector_bits = -1;
+    EXPECT_EQ(convgen_register_kernels(table, 1), CONVGEN_ERROR_INVALID_ARGUMENT);
+    EXPECT_ERROR_HAS("natural_vector_bits -1 (expected >= 0)");
+    table[0].natural_vector_bits = 256;
+    EXPECT_EQ(convgen_register_kernels(table, 1), CONVGEN_OK) << last_error();
 }
 
-TEST(Registry, FindKernelForLayerPrefersTheBestIsa) {
+// This machine's arch-bits-os, and another architecture's.
+#if defined(__x86_64__)
+const std::string kHost = "x86-64-linux", kForeign = "arm-64-linux";
+#else
+const std::string kHost = "arm-64-linux", kForeign = "x86-64-linux";
+#endif
+
+TEST(Registry, FindKernelForLayerPrefersTheWidestVectors) {
+    // avx512_skylake is one feature bit, avx2-fma two: the vector width orders them.
     convgen_layer l = make_layer(CONVGEN_KIND_DEPTHWISE, 8, 9, 9, 8, 3, 1, CONVGEN_LAYOUT_NHWC, 8);
-    static FakeKernel cuda("pick_cuda", l, capture_fn<4>, "x86-64-linux-cuda-cuda_capability_80");
-    static FakeKernel base("pick_base", l, capture_fn<4>, "x86-64-linux-sse41");
-    static FakeKernel avx2("pick_avx2", l, capture_fn<4>, "x86-64-linux-avx-avx2-f16c-fma-sse41");
-    static FakeKernel avx512("pick_avx512", l, capture_fn<4>, "x86-64-linux-avx512_skylake-no_runtime");
-    static FakeKernel arm("pick_arm", l, capture_fn<4>, "arm-64-linux-arm_dot_prod");
-    static convgen_kernel table[5] = {cuda.k, base.k, avx2.k, avx512.k, arm.k};
-    ASSERT_EQ(convgen_register_kernels(table, 5), CONVGEN_OK);
+    static FakeKernel base("pick_base", l, capture_fn<4>, kHost + "-sse41");
+    static FakeKernel avx2("pick_avx2", l, capture_fn<4>, kHost + "-avx2-fma");
+    static FakeKernel avx512("pick_avx512", l, capture_fn<4>, kHost + "-avx512_skylake");
+    static FakeKernel foreign("pick_foreign_arch", l, capture_fn<4>, kForeign + "-arm_dot_prod");
+    static convgen_kernel table[4] = {
+        base.features({halide_target_feature_sse41}, fake_can_use, 128),
+        avx2.features({halide_target_feature_avx2, halide_target_feature_fma}, fake_can_use, 256),
+        avx512.features({halide_target_feature_avx512_skylake}, fake_can_use, 512),
+        foreign.features({halide_target_feature_arm_dot_prod}, fake_can_use, 1024)};
+    ASSERT_EQ(convgen_register_kernels(table, 4), CONVGEN_OK) << last_error();
+    cpu_lacks({});
     const convgen_kernel *k = convgen_find_kernel_for_layer(&l);
     ASSERT_NE(k, nullptr) << last_error();
-#if defined(__x86_64__)
-    const char *want = cpu_has_avx512_skylake() ? "pick_avx512" : cpu_has_avx2() ? "pick_avx2" : "pick_base";
-#else
-    const char *want = "pick_arm";
-#endif
-    EXPECT_STREQ(k->key, want);
-
-    convgen_layer other = l;
-    other.c = other.cout = 16;
-    static FakeKernel only_foreign("pick_foreign", other, capture_fn<4>, "powerpc-64-linux-vsx");
-    static convgen_kernel table2[1] = {only_foreign.k};
-    ASSERT_EQ(convgen_register_kernels(table2, 1), CONVGEN_OK);
-    EXPECT_EQ(convgen_find_kernel_for_layer(&other), nullptr);
-    EXPECT_ERROR_HAS("1 registered kernels match the layer; unsupported target e.g. powerpc-64-linux-vsx");
+    EXPECT_STREQ(k->key, "pick_avx512");
+    cpu_lacks({halide_target_feature_avx512_skylake});
+    k = convgen_find_kernel_for_layer(&l);
+    ASSERT_NE(k, nullptr) << last_error();
+    EXPECT_STREQ(k->key, "pick_avx2");
+    cpu_lacks({halide_target_feature_avx512_skylake, halide_target_feature_fma});
+    k = convgen_find_kernel_for_layer(&l);
+    ASSERT_NE(k, nullptr) << last_error();
+    EXPECT_STREQ(k->key, "pick_base");
+    EXPECT_EQ(g_can_use_count, kFeatureWords); // the check gets the table's words
+    cpu_lacks({halide_target_feature_avx512_skylake, halide_target_feature_fma, halide_target_feature_sse41});
+    EXPECT_EQ(convgen_find_kernel_for_layer(&l), nullptr);
+    EXPECT_ERROR_HAS("4 registered kernels match the layer; unsupported target e.g.");
+    cpu_lacks({});
     EXPECT_EQ(convgen_find_kernel_for_layer(nullptr), nullptr);
 }
 
-TEST(Target, Parsing) {
-    auto supported = [](const char *target) {
+TEST(Registry, FindKernelForLayerPrefersMoreFeaturesAtOneWidth) {
+    convgen_layer l = make_layer(CONVGEN_KIND_DEPTHWISE, 4, 9, 9, 4, 3, 1, CONVGEN_LAYOUT_NHWC, 4);
+    static FakeKernel plain("more_plain", l, capture_fn<4>, kHost);
+    static FakeKernel more("more_features", l, capture_fn<4>, kHost + "-avx2-f16c-fma");
+    static FakeKernel fewer("more_fewer", l, capture_fn<4>, kHost + "-avx2");
+    static convgen_kernel table[3] = {
+        plain.features({}, fake_can_use, 256),
+        fewer.features({halide_target_feature_avx2}, fake_can_use, 256),
+        more.features({halide_target_feature_avx2, halide_target_feature_f16c, halide_target_feature_fma},
+                      fake_can_use, 256)};
+    ASSERT_EQ(convgen_register_kernels(table, 3), CONVGEN_OK) << last_error();
+    cpu_lacks({});
+    const convgen_kernel *k = convgen_find_kernel_for_layer(&l);
+    ASSERT_NE(k, nullptr) << last_error();
+    EXPECT_STREQ(k->key, "more_features"); // not the first registered
+    cpu_lacks({halide_target_feature_f16c});
+    k = convgen_find_kernel_for_layer(&l);
+    ASSERT_NE(k, nullptr) << last_error();
+    EXPECT_STREQ(k->key, "more_fewer");
+    cpu_lacks({});
+}
+
+TEST(Registry, FindKernelForLayerSkipsWhatTheRuntimeRefuses) {
+    // The refused kernel has the wider vectors: its runtime's check alone rules it out.
+    convgen_layer l = make_layer(CONVGEN_KIND_DEPTHWISE, 6, 9, 9, 6, 3, 1, CONVGEN_LAYOUT_NHWC, 6);
+    static FakeKernel refused("skip_refused", l, capture_fn<4>, kHost + "-avx2-fma");
+    static FakeKernel base("skip_base", l, capture_fn<4>, kHost + "-sse41");
+    static convgen_kernel table[2] = {
+        refused.features({halide_target_feature_avx2, halide_target_feature_fma}, never_can_use, 256),
+        base.features({halide_target_feature_sse41}, fake_can_use, 128)};
+    ASSERT_EQ(convgen_register_kernels(table, 2), CONVGEN_OK) << last_error();
+    cpu_lacks({});
+    EXPECT_EQ(convgen_kernel_supported(&table[0]), 0);
+    const convgen_kernel *k = convgen_find_kernel_for_layer(&l);
+    ASSERT_NE(k, nullptr) << last_error();
+    EXPECT_STREQ(k->key, "skip_base");
+
+    convgen_layer other = l;
+    other.c = other.cout = 12;
+    static FakeKernel only("skip_only_refused", other, capture_fn<4>, kHost + "-avx2-fma");
+    static convgen_kernel table2[1] = {only.features({halide_target_feature_avx2}, never_can_use, 256)};
+    ASSERT_EQ(convgen_register_kernels(table2, 1), CONVGEN_OK) << last_error();
+    EXPECT_EQ(convgen_find_kernel_for_layer(&other), nullptr);
+    EXPECT_ERROR_HAS("1 registered kernels match the layer; unsupported target e.g. " + kHost + "-avx2-fma");
+}
+
+// Whether a CUDA driver here reports a device, probed as the runtime does (cuda.c).
+bool cuda_device_here() {
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) lib = dlopen("libcuda.so", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) return false;
+    auto init = reinterpret_cast<int (*)(unsigned)>(dlsym(lib, "cuInit"));
+    auto count = reinterpret_cast<int (*)(int *)>(dlsym(lib, "cuDeviceGetCount"));
+    int n = 0;
+    return init != nullptr && count != nullptr && init(0) == 0 && count(&n) == 0 && n > 0;
+}
+
+TEST(Registry, FindKernelForLayerTakesCudaOnlyWithADevice) {
+    // Halide's CPU check passes a CUDA target (no CPU feature); the device decides.
+    convgen_layer l = make_layer(CONVGEN_KIND_DEPTHWISE, 10, 9, 9, 10, 3, 1, CONVGEN_LAYOUT_NHWC, 10);
+    static FakeKernel gpu("cuda_gpu", l, capture_fn<4>, kHost + "-cuda-cuda_capability_80");
+    static FakeKernel cpu("cuda_cpu", l, capture_fn<4>, kHost + "-avx512_skylake");
+    static FakeKernel opencl("cuda_opencl", l, capture_fn<4>, kHost + "-opencl");
+    static convgen_kernel table[3] = {
+        gpu.features({halide_target_feature_cuda, halide_target_feature_cuda_capability80}, fake_can_use, 128),
+        cpu.features({halide_target_feature_avx512_skylake}, fake_can_use, 512),
+        opencl.features({halide_target_feature_opencl}, fake_can_use, 128)};
+    ASSERT_EQ(convgen_register_kernels(table, 3), CONVGEN_OK) << last_error();
+    cpu_lacks({});
+    EXPECT_EQ(convgen_kernel_supported(&table[0]), 1);
+    const convgen_kernel *k = convgen_find_kernel_for_layer(&l);
+    ASSERT_NE(k, nullptr) << last_error();
+    EXPECT_STREQ(k->key, cuda_device_here() ? "cuda_gpu" : "cuda_cpu");
+
+    // The CUDA kernel alone (and one for another GPU API, never a choice).
+    convgen_layer other = l;
+    other.c = other.cout = 20;
+    static FakeKernel alone("cuda_alone", other, capture_fn<4>, kHost + "-cuda-cuda_capability_80");
+    static FakeKernel alone_cl("cuda_alone_opencl", other, capture_fn<4>, kHost + "-opencl");
+    static convgen_kernel table2[2] = {alone_cl.features({halide_target_feature_opencl}, fake_can_use, 128),
+                                       alone.features({halide_target_feature_cuda}, fake_can_use, 128)};
+    ASSERT_EQ(convgen_register_kernels(table2, 2), CONVGEN_OK) << last_error();
+    k = convgen_find_kernel_for_layer(&other);
+    if (cuda_device_here()) {
+        ASSERT_NE(k, nullptr) << last_error();
+        EXPECT_STREQ(k->key, "cuda_alone");
+    } else {
+        EXPECT_EQ(k, nullptr);
+        EXPECT_ERROR_HAS("2 registered kernels match the layer; unsupported target e.g. " + kHost + "-cuda");
+    }
+}
+
+TEST(Target, TheRuntimeCheckDecides) {
+    convgen_kernel k{};
+    uint64_t mask[kFeatureWords] = {};
+    mask[halide_target_feature_avx512_skylake / 64] |= uint64_t(1) << (halide_target_feature_avx512_skylake % 64);
+    std::string target = kHost + "-avx512_skylake";
+    k.target = target.c_str(), k.feature_words = kFeatureWords, k.features = mask;
+    k.can_use_target_features = fake_can_use;
+    cpu_lacks({});
+    g_can_use_calls = 0;
+    EXPECT_EQ(convgen_kernel_supported(&k), 1);
+    EXPECT_EQ(g_can_use_calls, 1);
+    EXPECT_EQ(g_can_use_count, kFeatureWords);
+    cpu_lacks({halide_target_feature_avx512_skylake});
+    EXPECT_EQ(convgen_kernel_supported(&k), 0);
+    // The check's answer stands whatever the string says; the string's arch and bits come first.
+    target = kHost + "-no_asserts";
+    k.target = target.c_str();
+    EXPECT_EQ(convgen_kernel_supported(&k), 0);
+    cpu_lacks({});
+    EXPECT_EQ(convgen_kernel_supported(&k), 1);
+    for (std::string foreign : {kForeign, kForeign + "-avx512_skylake", std::string(kHost).replace(4, 2, "32")}) {
+        target = foreign;
+        k.target = target.c_str();
+        g_can_use_calls = 0;
+        EXPECT_EQ(convgen_kernel_supported(&k), 0) << foreign;
+        EXPECT_EQ(g_can_use_calls, 0) << foreign;
+    }
+}
+
+TEST(Target, WithoutTheRuntimeCheckOnlyPlainAndCudaTargets) {
+    auto supported = [](const std::string &target) {
         convgen_kernel k{};
-        k.target = target;
+        k.target = target.c_str();
         return convgen_kernel_supported(&k);
     };
-#if defined(__x86_64__)
-    EXPECT_EQ(supported("x86-64-linux"), 1);
-    EXPECT_EQ(supported("x86-64-linux-no_runtime-no_asserts-large_buffers"), 1);
-    EXPECT_EQ(supported("x86-64-linux-cuda-cuda_capability_80"), 1);
-    EXPECT_EQ(supported("x86-64-linux-avx2-fma"), cpu_has_avx2() ? 1 : 0);
-    EXPECT_EQ(supported("x86-64-linux-avx512_skylake"), cpu_has_avx512_skylake() ? 1 : 0);
-    bool zen4 = cpu_has_avx512_skylake() && __builtin_cpu_supports("avx512ifma") &&
-                __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vnni") &&
-                __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vbmi2") &&
-                __builtin_cpu_supports("avx512bitalg") && __builtin_cpu_supports("avx512vpopcntdq");
-    EXPECT_EQ(supported("x86-64-linux-avx512_skylake-avx512_zen4"), zen4 ? 1 : 0);
-    EXPECT_EQ(supported("x86-64-linux-avx10_1-vector_bits_512"), 0); // an ISA we cannot check
-    EXPECT_EQ(supported("x86-32-linux"), 0);
-    EXPECT_EQ(supported("arm-64-linux"), 0);
-#endif
+    EXPECT_EQ(supported(kHost), 1);
+    EXPECT_EQ(supported(kHost + "-cuda-cuda_capability_80"), 1); // CUDA's features ask nothing of the CPU
+    EXPECT_EQ(supported(kHost + "-cuda"), 1);
+    EXPECT_EQ(supported(kHost + "-avx2-fma"), 0);  // unchecked ISA features: refused, not SIGILL
+    EXPECT_EQ(supported(kHost + "-arm_dot_prod"), 0);
+    EXPECT_EQ(supported(kHost + "-no_asserts"), 0); // no table tells an ISA feature from another
+    EXPECT_EQ(supported(kHost + "-cuda-cudax"), 0);
+    EXPECT_EQ(supported(kForeign), 0);
+    EXPECT_EQ(supported(std::string(kHost).replace(4, 2, "32")), 0);
     EXPECT_EQ(supported("host"), 1);
     EXPECT_EQ(supported("x86"), 0);
     EXPECT_EQ(supported(""), 0);
     EXPECT_EQ(convgen_kernel_supported(nullptr), 0);
+    // A bitmask without the check (or a check without a bitmask) is no check.
+    convgen_kernel k{};
+    uint64_t mask[kFeatureWords] = {};
+    std::string target = kHost + "-avx2";
+    k.target = target.c_str(), k.feature_words = kFeatureWords, k.features = mask;
+    EXPECT_EQ(convgen_kernel_supported(&k), 0);
+    k.features = nullptr, k.can_use_target_features = fake_can_use;
+    EXPECT_EQ(convgen_kernel_supported(&k), 0);
 }
 
 } // namespace

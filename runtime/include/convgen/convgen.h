@@ -163,6 +163,18 @@ typedef struct convgen_kernel {
      * rows of 3, row-major, as the generator's algorithm defines it; convgen_prepare_params packs
      * U = G g G^T with it. NULL for other kernels. */
     const double *weight_transform;
+    /* What the kernel's Halide target asks of the machine (optional, 0 and NULL in older tables).
+     * features: the target's Halide feature bitmask, feature_words 64-bit words, bit f set when the
+     * target has halide_target_feature_t f (HalideRuntime.h); can_use_target_features:
+     * halide_can_use_target_features of the kernel's own Halide runtime, which checks such a mask
+     * against this CPU (cpuid, hwcaps). natural_vector_bits: Halide's natural vector width for f32
+     * on the target (Target::natural_vector_size(Float(32)) * 32), e.g. 512 for AVX-512.
+     * convgen_kernel_supported asks can_use_target_features; convgen_find_kernel_for_layer
+     * prefers the widest vectors, then the most features. */
+    int feature_words;
+    const uint64_t *features;
+    int (*can_use_target_features)(int count, const uint64_t *features);
+    int natural_vector_bits;
 } convgen_kernel;
 
 /* Halide's CUDA hooks (HalideRuntimeCuda.h; a CUcontext and a CUstream are void * here). */
@@ -191,9 +203,14 @@ int convgen_kernel_count(void);
 const convgen_kernel *convgen_kernel_at(int index);
 /* NULL (and convgen_last_error set) when no kernel has that key. */
 const convgen_kernel *convgen_find_kernel(const char *key);
-/* The kernel for this layer whose target this CPU runs best (AVX-512, then AVX2, then baseline). */
+/* The kernel for this layer whose target this machine runs best: a CUDA kernel where a CUDA device
+ * is present, else the supported CPU kernel with the widest vectors (AVX-512, then AVX2, then
+ * baseline), then the most target features; ties go to the first registered. */
 const convgen_kernel *convgen_find_kernel_for_layer(const convgen_layer *layer);
-/* 1 if this machine can run the kernel's target, else 0. */
+/* 1 if this machine can run the kernel's target, else 0: the target's architecture must be this
+ * library's, and its features must pass the check of the kernel's Halide runtime
+ * (can_use_target_features). A kernel without that check (an older or hand-made table) is
+ * supported only when its target names no feature but CUDA's. */
 int convgen_kernel_supported(const convgen_kernel *kernel);
 
 /* ---- parameters ---- */
