@@ -29,6 +29,7 @@
 #include "generator/driver/targets.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
@@ -97,16 +98,15 @@ struct Row {
 
 double gflops(int64_t flops, double us) { return std::isfinite(us) && us > 0 ? double(flops) / us / 1e3 : NAN; }
 
-std::string fmt(const char *f, double v) {
+// v written with a {fmt} format ("{:.1f}"), "-" when it is not finite.
+std::string num_or_dash(fmt::format_string<double> f, double v) {
     if (!std::isfinite(v)) return "-";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
+    return fmt::format(f, v);
 }
 
 std::string spread_str(const Timing &t) {
     if (t.rounds.empty()) return "-";
-    return fmt("%.1f", t.min()) + ".." + fmt("%.1f", t.max());
+    return num_or_dash("{:.1f}", t.min()) + ".." + num_or_dash("{:.1f}", t.max());
 }
 
 void write_tsv(const std::string &path, const std::vector<Row> &rows, const PeakResult &peak) {
@@ -115,7 +115,7 @@ void write_tsv(const std::string &path, const std::vector<Row> &rows, const Peak
          "onednn_min_us\tonednn_max_us\tratio\tratio_min\tgflops\tonednn_gflops\troofline_gflops\troofline_frac\t"
          "onednn_roofline_frac\tconvgen_check\tconvgen_max_err\tonednn_check\tonednn_max_err\ttol\tonednn_impl\t"
          "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\tonednn_reorder_us\n";
-    auto num = [](double v) { return std::isfinite(v) ? fmt("%.6g", v) : std::string("nan"); };
+    auto num = [](double v) { return std::isfinite(v) ? num_or_dash("{:.6g}", v) : std::string("nan"); };
     for (const Row &r : rows) {
         const double cu = r.cg.median(), du = r.dn.median();
         const double g = gflops(r.counts.flops, cu), dg = gflops(r.counts.flops, du);
@@ -328,8 +328,8 @@ int bench(const Options &o) {
         failed += r.cg_check == "FAIL" || r.cg_check == "ERROR" || r.dn_check == "FAIL" || r.dn_check == "ERROR";
 
         std::fprintf(stderr, "  %-6s convgen %s us (%s), oneDNN %s us (%s)%s\n", spec.name.c_str(),
-                     fmt("%.1f", r.cg.median()).c_str(), r.cg_check.c_str(), fmt("%.1f", r.dn.median()).c_str(),
-                     r.dn_check.c_str(), r.note.c_str());
+                     num_or_dash("{:.1f}", r.cg.median()).c_str(), r.cg_check.c_str(),
+                     num_or_dash("{:.1f}", r.dn.median()).c_str(), r.dn_check.c_str(), r.note.c_str());
         rows.push_back(std::move(r));
     }
 
@@ -390,11 +390,13 @@ int bench(const Options &o) {
         const double g = gflops(r.counts.flops, cu), dg = gflops(r.counts.flops, du);
         std::printf("%-6s %-9s %8.1f %6.1f %10s %-19s %10s %-19s %6s %6s %7s %6s %7s %6s %-5s %9s %-5s %9s %8s  %s\n",
                     r.spec.name.empty() ? "-" : r.spec.name.c_str(), to_string(r.spec.kind), r.counts.flops / 1e6,
-                    r.counts.intensity, fmt("%.1f", cu).c_str(), spread_str(r.cg).c_str(), fmt("%.1f", du).c_str(),
-                    spread_str(r.dn).c_str(), fmt("%.2f", du / cu).c_str(), fmt("%.2f", r.dn.min() / r.cg.min()).c_str(),
-                    fmt("%.1f", g).c_str(), fmt("%.1f", 100 * g / r.roofline_gflops).c_str(), fmt("%.1f", dg).c_str(),
-                    fmt("%.1f", 100 * dg / r.roofline_gflops).c_str(), r.cg_check.c_str(), fmt("%.1e", r.cg_err).c_str(),
-                    r.dn_check.c_str(), fmt("%.1e", r.dn_err).c_str(), fmt("%.2f", r.dr.median() / cu).c_str(),
+                    r.counts.intensity, num_or_dash("{:.1f}", cu).c_str(), spread_str(r.cg).c_str(),
+                    num_or_dash("{:.1f}", du).c_str(), spread_str(r.dn).c_str(), num_or_dash("{:.2f}", du / cu).c_str(),
+                    num_or_dash("{:.2f}", r.dn.min() / r.cg.min()).c_str(), num_or_dash("{:.1f}", g).c_str(),
+                    num_or_dash("{:.1f}", 100 * g / r.roofline_gflops).c_str(), num_or_dash("{:.1f}", dg).c_str(),
+                    num_or_dash("{:.1f}", 100 * dg / r.roofline_gflops).c_str(), r.cg_check.c_str(),
+                    num_or_dash("{:.1e}", r.cg_err).c_str(), r.dn_check.c_str(),
+                    num_or_dash("{:.1e}", r.dn_err).c_str(), num_or_dash("{:.2f}", r.dr.median() / cu).c_str(),
                     r.dn_impl.c_str());
         if (!r.note.empty()) std::printf("       note:%s\n", r.note.c_str());
     }
@@ -412,10 +414,13 @@ int bench(const Options &o) {
         if (std::isfinite(frac) && frac > 0) log_roof += std::log(frac), n_roof++;
     }
     std::printf("\ngeomean ratio (onednn_us / convgen_us, > 1: convgen faster): %s over %d layer(s)\n",
-                n ? fmt("%.3f", std::exp(log_sum / n)).c_str() : "-", n);
-    std::printf("geomean ratio_min (fastest rounds): %s\n", n_min ? fmt("%.3f", std::exp(log_min / n_min)).c_str() : "-");
-    std::printf("geomean ratio_ro (oneDNN with reorders): %s\n", n_ro ? fmt("%.3f", std::exp(log_ro / n_ro)).c_str() : "-");
-    std::printf("geomean convgen roofline fraction: %s\n", n_roof ? fmt("%.3f", std::exp(log_roof / n_roof)).c_str() : "-");
+                n ? num_or_dash("{:.3f}", std::exp(log_sum / n)).c_str() : "-", n);
+    std::printf("geomean ratio_min (fastest rounds): %s\n",
+                n_min ? num_or_dash("{:.3f}", std::exp(log_min / n_min)).c_str() : "-");
+    std::printf("geomean ratio_ro (oneDNN with reorders): %s\n",
+                n_ro ? num_or_dash("{:.3f}", std::exp(log_ro / n_ro)).c_str() : "-");
+    std::printf("geomean convgen roofline fraction: %s\n",
+                n_roof ? num_or_dash("{:.3f}", std::exp(log_roof / n_roof)).c_str() : "-");
     std::printf("checks: %d layer(s) with a failed check\n", failed);
     print_worst(rows);
     print_tiny_layers(rows, peak.peak_gflops / o.threads);

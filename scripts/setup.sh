@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(g++ make python3-venv zlib1g-dev libminizip-dev pkg-config nlohmann-json3-dev libcli11-dev libgtest-dev
-              libgmock-dev llvm-14-tools clang-14 libclang-rt-14-dev libdnnl-dev python3-matplotlib
+APT_PACKAGES=(g++ make python3-venv zlib1g-dev libminizip-dev pkg-config nlohmann-json3-dev libcli11-dev libfmt-dev
+              libgtest-dev libgmock-dev llvm-14-tools clang-14 libclang-rt-14-dev libdnnl-dev python3-matplotlib
               g++-aarch64-linux-gnu qemu-user
               libonnx-dev libprotobuf-dev python3-onnx python3-torch python3-torchvision
               libmlir-19-dev mlir-19-tools llvm-19-dev)

@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -202,9 +203,7 @@ int cmd_info(const InfoOptions &o) {
                   << "MACs:      " << c.macs << "\n"
                   << "FLOPs:     " << c.flops << "\n"
                   << "bytes:     " << c.bytes << " (minimal: input, weights, biases, output)\n";
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.3f", c.intensity);
-        std::cout << "intensity: " << buf << " FLOP/byte\n\n";
+        std::cout << "intensity: " << fmt::format("{:.3f}", c.intensity) << " FLOP/byte\n\n";
     }
     return 0;
 }
@@ -404,11 +403,11 @@ int tune_compare(const std::vector<LayerSpec> &layers, const ResolvedTarget &tar
         double ours = r.entries[1].us > 0 ? r.entries[1].us : r.entries[0].us, best_auto = 0;
         for (size_t i = 0; i < r.entries.size(); i++) {
             const CompareEntry &e = r.entries[i];
-            char cell[48];
-            if (e.us > 0 && i > 0) std::snprintf(cell, sizeof cell, "%.1f (%.1f s)", e.us, e.search_s);
-            else if (e.us > 0) std::snprintf(cell, sizeof cell, "%.1f", e.us);
-            else std::snprintf(cell, sizeof cell, "%s", e.error == "no record" ? "-" : "failed");
-            std::printf(" %18s", cell);
+            std::string cell;
+            if (e.us > 0 && i > 0) cell = fmt::format("{:.1f} ({:.1f} s)", e.us, e.search_s);
+            else if (e.us > 0) cell = fmt::format("{:.1f}", e.us);
+            else cell = e.error == "no record" ? "-" : "failed";
+            std::printf(" %18s", cell.c_str());
             if (i >= 2 && e.us > 0 && (best_auto == 0 || e.us < best_auto)) best_auto = e.us;
             if (!e.error.empty() && e.error != "no record") errors.push_back(name + " " + e.name + ": " + e.error);
         }
@@ -481,12 +480,11 @@ int cmd_tune(const TuneCliOptions &o) {
         static const char *results[] = {"kept", "default", "skipped"};
         kept += r.result == TuneOutcome::Kept;
         done++;
-        char wins[16] = "-";
-        if (r.rounds) std::snprintf(wins, sizeof wins, "%d/%d", r.wins, r.rounds);
+        const std::string wins = r.rounds ? fmt::format("{}/{}", r.wins, r.rounds) : "-";
         std::printf("%-8s %-9s %11.1f %11.1f %7.3fx %6s %6d %8.1f  %-8s %s -> %s; %s\n",
                     r.spec.name.empty() ? "-" : r.spec.name.c_str(), to_string(r.spec.kind), r.default_us, r.best_us,
-                    r.best_us > 0 ? r.default_us / r.best_us : 0.0, wins, r.candidates, r.search_s, results[r.result],
-                    r.default_choice.c_str(), r.best_choice.c_str(), r.note.c_str());
+                    r.best_us > 0 ? r.default_us / r.best_us : 0.0, wins.c_str(), r.candidates, r.search_s,
+                    results[r.result], r.default_choice.c_str(), r.best_choice.c_str(), r.note.c_str());
         std::fflush(stdout);
     };
     if (!o.import_file.empty()) {

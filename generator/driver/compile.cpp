@@ -8,11 +8,12 @@
 #include "generator/driver/manifest.h"
 #include "generator/driver/process.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -39,9 +40,7 @@ std::string self_hash() {
             for (std::streamsize i = 0; i < f.gcount(); i++) h = (h ^ uint8_t(buf[i])) * 1099511628211ull;
             if (!f) break;
         }
-        char out[17];
-        std::snprintf(out, sizeof out, "%016llx", (unsigned long long)h);
-        return std::string(out);
+        return fmt::format("{:016x}", h);
     }();
     return cached;
 }

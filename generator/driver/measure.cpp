@@ -17,6 +17,8 @@
 #include "generator/harness/timing.h"
 #include "generator/spec/reference.h"
 
+#include <fmt/core.h>
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -80,11 +82,8 @@ void report(int fd, const std::string &line) {
                 std::vector<float> out = calls[i]->output();
                 if (fault_injected("wrong", c.choice) && !out.empty()) out[0] += 1.f;
                 const Comparison cmp = compare(out, reference, tolerance(c.spec));
-                if (why.empty() && !cmp.ok) {
-                    char buf[96];
-                    std::snprintf(buf, sizeof buf, "wrong result (max error %.3g > %.3g)", cmp.max_abs_err, cmp.tol);
-                    why = buf;
-                }
+                if (why.empty() && !cmp.ok)
+                    why = fmt::format("wrong result (max error {:.3g} > {:.3g})", cmp.max_abs_err, cmp.tol);
             } catch (const std::exception &e) {
                 why = e.what();
             }
@@ -104,9 +103,7 @@ void report(int fd, const std::string &line) {
             const double us = time_round([&] {
                 for (int n = 0; n < calls_per_call; n++) call.run(kernels[i]);
             }, o.min_ms);
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "T %zu %.4f", i, us);
-            report(fd, buf);
+            report(fd, fmt::format("T {} {:.4f}", i, us));
         }
     report(fd, "D");
     _exit(0);
@@ -151,9 +148,7 @@ bool run_child(const std::string &dir, const std::vector<Candidate> &cands, cons
             finish(true);
             if (at < 0) throw ToolError("measure: the child loading " + dir + " made no progress in " +
                                         std::to_string(int(o.timeout_s)) + " s");
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "hung (no progress in %.0f s)", o.timeout_s);
-            out[size_t(at)] = Measured{buf, {}};
+            out[size_t(at)] = Measured{fmt::format("hung (no progress in {:.0f} s)", o.timeout_s), {}};
             return false;
         }
         char chunk[4096];

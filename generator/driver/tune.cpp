@@ -11,6 +11,8 @@
 #include "generator/spec/reference.h"
 #include "schedules/schedule.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,7 +22,6 @@
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 
 namespace convgen {
 
@@ -39,9 +40,7 @@ constexpr double kSearchMs = 20, kProofMs = 40;
 std::string hash8(const std::string &text) {
     uint32_t h = 2166136261u;
     for (unsigned char ch : text) h = (h ^ ch) * 16777619u;
-    char out[9];
-    std::snprintf(out, sizeof out, "%08x", h);
-    return out;
+    return fmt::format("{:08x}", h);
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -65,11 +64,7 @@ double load_average() {
 
 // Options and a target that tune and compare can work with; SpecError otherwise.
 void check_options(const ResolvedTarget &target, const TuneOptions &o) {
-    auto num = [](double v) {
-        std::ostringstream s;
-        s << v;
-        return s.str();
-    };
+    auto num = [](double v) { return fmt::format("{:g}", v); };  // as an ostream writes a double
     if (!(o.budget_s > 0)) throw SpecError("--budget: " + num(o.budget_s) + " must be > 0 seconds");
     if (o.threads < 1) throw SpecError("--threads: " + std::to_string(o.threads) + " must be >= 1");
     if (o.jobs < 1) throw SpecError("--jobs: " + std::to_string(o.jobs) + " must be >= 1");
@@ -344,9 +339,7 @@ Proof paired_proof(const std::vector<double> &default_rounds, const std::vector<
     p.tuned = {median(t), (quantile(t, 0.75) - quantile(t, 0.25)) / median(t)};
     p.speedup = p.fallback.median_us / p.tuned.median_us;
     p.kept = 2 * p.wins > p.rounds && p.speedup >= 1 + kMargin;
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "proof: %.3fx, won %d of %d rounds", p.speedup, p.wins, p.rounds);
-    p.note = buf;
+    p.note = fmt::format("proof: {:.3f}x, won {} of {} rounds", p.speedup, p.wins, p.rounds);
     return p;
 }
 
@@ -378,9 +371,8 @@ std::vector<TuneOutcome> tune(const std::vector<LayerSpec> &layers, const Resolv
     TuningDb::open(o.db, /*missing_ok=*/true);  // a corrupt database is refused before any work
     std::vector<TuneOutcome> outcomes;
     for (size_t i = 0; i < layers.size(); i++) {
-        char label[64];
-        std::snprintf(label, sizeof label, "[%zu/%zu] %s", i + 1, layers.size(),
-                      layers[i].name.empty() ? to_string(layers[i].kind) : layers[i].name.c_str());
+        const std::string label = fmt::format("[{}/{}] {}", i + 1, layers.size(),
+                                              layers[i].name.empty() ? to_string(layers[i].kind) : layers[i].name);
         LayerSearch search(layers[i], target, o, label);
         TuneOutcome out;
         const TuningDb db = TuningDb::open(o.db, /*missing_ok=*/true);  // as it is now (other tuners append too)

@@ -31,6 +31,8 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <fmt/core.h>
+
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -297,11 +299,7 @@ private:
         out.inputs = {name(gen.getDpsInputOperand(0)->get())};
         if (lo == 0 && hi == 6) out.act = Act::Relu6;
         else if (lo == 0 && std::isinf(hi)) out.act = Act::Relu;
-        else {
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "clamp(%g, %g) as linalg.generic", lo, hi);
-            out.unsupported = buf;
-        }
+        else out.unsupported = fmt::format("clamp({:g}, {:g}) as linalg.generic", lo, hi);
     }
 
     void clamp(mlir::Operation &op, GraphOp &out) {
@@ -311,11 +309,7 @@ private:
         const double l = lo ? lo.getValueAsDouble() : -1, h = hi ? hi.getValueAsDouble() : 0;
         if (l == 0 && h == 6) out.act = Act::Relu6;
         else if (l == 0 && h >= double(FLT_MAX)) out.act = Act::Relu;
-        else {
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "tosa.clamp(%g, %g)", l, h);
-            out.unsupported = buf;
-        }
+        else out.unsupported = fmt::format("tosa.clamp({:g}, {:g})", l, h);
     }
 };
 

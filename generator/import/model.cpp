@@ -14,8 +14,9 @@
 // since the runtime always folds those (README "Running on your data").
 #include "generator/import/model.h"
 
+#include <fmt/core.h>
+
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -249,16 +250,17 @@ ImportResult classify(const Graph &g, const ImportOptions &o) { return Classifie
 void print_table(const ImportResult &r, std::ostream &out) {
     size_t name_w = 4;
     for (const ImportRow &row : r.rows) name_w = std::max(name_w, row.name.size());
-    char line[512];
-    std::snprintf(line, sizeof line, "%-*s  %-9s  %-15s  %-15s  %9s  %9s  %s\n", int(name_w), "node", "kind", "input",
-                  "output", "MFLOP", "params", "fused");
-    out << line;
+    // The name column is padded by bytes, as name_w counts them (fmt's width would count UTF-8 characters);
+    // MFLOP is right-aligned explicitly, since fmt 9 left-aligns inf and nan by default.
+    auto name_cell = [&](const std::string &name) { return name + std::string(name_w - name.size(), ' '); };
+    out << fmt::format("{}  {:<9}  {:<15}  {:<15}  {:>9}  {:>9}  {}\n", name_cell("node"), "kind", "input", "output",
+                       "MFLOP", "params", "fused");
     std::map<std::string, int> kinds;
     int skipped = 0;
     for (const ImportRow &row : r.rows) {
-        std::snprintf(line, sizeof line, "%-*s  %-9s  %-15s  %-15s  %9.2f  %9lld  ", int(name_w), row.name.c_str(),
-                      row.kind.c_str(), row.input.c_str(), row.output.c_str(), row.mflop, (long long)row.params);
-        out << line << row.fused << "\n";
+        out << fmt::format("{}  {:<9}  {:<15}  {:<15}  {:>9.2f}  {:9}  ", name_cell(row.name), row.kind, row.input,
+                           row.output, row.mflop, row.params)
+            << row.fused << "\n";
         if (row.kind == "-") skipped++;
         else kinds[row.kind]++;
     }

@@ -8,6 +8,7 @@
 // from opset 11, attributes before. Bad input throws SpecError naming the file and the node.
 #include "generator/import/model.h"
 
+#include <fmt/core.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -385,11 +386,7 @@ private:
         if (const onnx::AttributeProto *a = attr(node, "max")) hi = a->f();
         if (lo == 0 && hi == 6) op.act = Act::Relu6;
         else if (lo == 0 && std::isinf(hi)) op.act = Act::Relu;
-        else {
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "Clip(%g, %g)", lo, hi);
-            op.unsupported = buf;
-        }
+        else op.unsupported = fmt::format("Clip({:g}, {:g})", lo, hi);
     }
 };
 

@@ -2,12 +2,13 @@
 // See layer_spec.h for the entry points and README.md ("Layer grammar", "Kernel keys").
 #include "generator/spec/layer_spec.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
 #include <climits>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <tuple>
@@ -121,9 +122,7 @@ std::string one_line(const std::string &text) {
     std::string out;
     for (unsigned char ch : text) {
         if (ch < 0x20 || ch == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", ch);
-            out += buf;
+            out += fmt::format("\\x{:02x}", ch);
         } else {
             out.push_back(char(ch));
         }

@@ -11,6 +11,7 @@
 // Every reader checks sizes before it allocates, so a corrupt header cannot ask for gigabytes.
 #include "generator/spec/npy.h"
 
+#include <fmt/core.h>
 #include <unistd.h>
 #include <unzip.h>
 #include <zip.h>
@@ -55,9 +56,7 @@ std::string quoted(const std::string &v) {
     for (size_t i = 0; i < v.size() && i < 60; i++) {
         unsigned char ch = uint8_t(v[i]);
         if (ch < 0x20 || ch >= 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", ch);
-            out += buf;
+            out += fmt::format("\\x{:02x}", ch);
         } else {
             out.push_back(char(ch));
         }
@@ -458,11 +457,8 @@ std::string entry_bytes(unzFile z, const unz_file_info64 &fi, uint64_t file_size
         }
         got += size_t(n);
     }
-    if (unzCloseCurrentFile(z) == UNZ_CRCERROR) {
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "CRC32 mismatch (stored 0x%08lx)", (unsigned long)fi.crc);
-        fail(ewhat, buf);
-    }
+    if (unzCloseCurrentFile(z) == UNZ_CRCERROR)
+        fail(ewhat, fmt::format("CRC32 mismatch (stored 0x{:08x})", fi.crc));
     return data;
 }
 
