@@ -75,7 +75,10 @@ void report(int fd, const std::string &line) {
         if (why.empty()) {
             try {
                 calls[i] = std::make_unique<PreparedCall>(k, c.spec, o.seed, c.key);
-                if (fault_injected("crash", c.choice)) std::raise(SIGSEGV);
+                if (fault_injected("crash", c.choice)) {  // as a wild pointer would, sanitizer or not
+                    std::signal(SIGSEGV, SIG_DFL);  // (AddressSanitizer's handler would exit(1))
+                    std::raise(SIGSEGV);
+                }
                 if (fault_injected("hang", c.choice))
                     for (;;) pause();
                 if (calls[i]->run(k) != CONVGEN_OK) why = std::string("run failed: ") + convgen_last_error();
