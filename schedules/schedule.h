@@ -41,6 +41,11 @@ Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, co
                          const std::string &override_text = "", ScheduleSource source = ScheduleSource::Override);
 // The layer's default Choice for the target (what choose_schedule starts from).
 Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts);
+// Up to `k` other points the default function's own model ranks next (today: the NHWC register
+// tile's (cw, tx) by its throughput model), each differing from the default only there; empty
+// for kernels without such a model. `convgen tune` measures them first.
+std::vector<Choice> model_alternatives(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
+                                       int k);
 // The pointwise weight block (LayerSpec::pw_block) a Choice wants, 0 for the plain IO layout.
 int choose_weight_block(const LayerSpec &spec, const Halide::Target &target, const Choice &choice);
 // Applies the Choice to the pipeline; layers below ~0.6 MFLOP then run on the calling thread.
@@ -66,6 +71,7 @@ void apply_depthwise(Algorithm &a, const Choice &c);
 void apply_dwsep(Algorithm &a, const Choice &c);
 void apply_winograd(Algorithm &a, const Choice &c);
 int pointwise_weight_block(const LayerSpec &s, const Choice &c);
+std::vector<Choice> model_alternatives(const LayerSpec &s, const TargetFacts &f, const Choice &d, int k);
 }  // namespace cpu
 
 namespace cuda {  // NVIDIA GPUs through Halide's CUDA backend (schedules/cuda/); no Choice fields yet

@@ -159,6 +159,12 @@ Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, co
     return s;
 }
 
+std::vector<Choice> model_alternatives(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
+                                       int k) {
+    if (!is_cpu(target) || spec.algo == Algo::Winograd) return {};
+    return cpu::model_alternatives(spec, facts, default_choice(spec, target, facts), k);
+}
+
 int choose_weight_block(const LayerSpec &spec, const Halide::Target &target, const Choice &choice) {
     if (spec.kind != Kind::Pointwise && spec.kind != Kind::Dwsep) return 0;
     const Family *f = family_of(target);

@@ -141,12 +141,20 @@ public:
         Choice current = default_, best = default_;
         score_[out.default_choice] = 1.0;
         batch({}, default_);  // the default's own time first
+        // Then the points the default function's model ranks next, then local search from the best.
+        std::vector<Choice> seeds;
+        for (const Choice &c : model_alternatives(spec_, target_.target, target_.facts, int(kBatch))) try {
+                validate(c, default_, spec_);
+                seeds.push_back(c);
+            } catch (const SpecError &) {
+            }
         int restarts = 0;
         double per_batch = seconds_since(start);
         for (;;) {
             if (interrupted()) throw Interrupted();
             if (seconds_since(start) + per_batch > o_.budget_s) break;
-            std::vector<Choice> next = unmeasured(neighbors(current, default_, spec_));
+            std::vector<Choice> next = unmeasured(seeds.empty() ? neighbors(current, default_, spec_) : seeds);
+            seeds.clear();
             bool restart = next.empty();
             if (restart) {
                 if (++restarts > kRestarts) break;

@@ -1,7 +1,8 @@
 // `convgen tune`: searches each layer's schedule space (schedules/choice.h) on this machine and
 // keeps, as a tuning record (tuning_db.h), the Choice it proves faster than the default.
 //
-// Per layer, within the budget: the default Choice is measured first; then local search moves
+// Per layer, within the budget: the default Choice is measured first, then the points the default
+// function's own model ranks next (model_alternatives(), schedules/schedule.h); then local search moves
 // from the current point to its best one-field neighbour (neighbors()) while that is faster, and
 // restarts from a random walk away from the best point when no neighbour is; the search ends at
 // the budget or after kRestarts restarts without a better point. Every batch of candidates is

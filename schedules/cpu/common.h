@@ -187,26 +187,51 @@ inline bool choose_group_tile(Choice &c, const LayerSpec &s, const TargetFacts &
     return false;
 }
 
-inline void choose_nhwc_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
-    if (choose_group_tile(c, s, f)) return;
-    c.v = pick_vector(f.f32_lanes(), s.cout);
+// The model's (cw, tx) tiles for v-lane channel vectors, cheapest first (ties: fewer channel
+// vectors, then fewer columns).
+inline std::vector<std::pair<int, int>> ranked_nhwc_tiles(const LayerSpec &s, const TargetFacts &f, int v) {
     const int W = s.out_w();
     // Whole vectors only: a channel tile wider than cout would read outside the buffers.
-    const int nvec = std::max(1, s.cout / c.v);
+    const int nvec = std::max(1, s.cout / v);
     const int max_cw = std::min(nvec, f.vector_registers >= 32 ? 4 : 2);
-    c.cw = 1, c.tx = 1;
-    double best = 1e300;
+    std::vector<std::pair<double, std::pair<int, int>>> costed;
     for (int cw = 1; cw <= max_cw; cw++) {
         const int max_tx = std::min(W, (f.vector_registers - cw - 1) / cw);
-        const double tiles_c = (s.cout + c.v * cw - 1) / (c.v * cw);
+        const double tiles_c = (s.cout + v * cw - 1) / (v * cw);
         for (int tx = 1; tx <= max_tx; tx++) {
             const double tiles = tiles_c * ((W + tx - 1) / tx);
             const double per_step = std::max({double(cw * tx), double(cw + tx), double(f.fmas_in_flight())});
             // Tie-break towards fewer loads per FMA (measured on P1: 4x4 ~3% faster than 2x14).
-            const double cost = tiles * per_step * (1.0 + 1e-3 * (cw + tx) / (cw * tx));
-            if (cost < best - 1e-9) best = cost, c.cw = cw, c.tx = tx;
+            costed.push_back({tiles * per_step * (1.0 + 1e-3 * (cw + tx) / (cw * tx)), {cw, tx}});
         }
     }
+    std::stable_sort(costed.begin(), costed.end(), [](const auto &a, const auto &b) { return a.first < b.first - 1e-9; });
+    std::vector<std::pair<int, int>> tiles;
+    for (const auto &t : costed) tiles.push_back(t.second);
+    return tiles;
+}
+
+inline void choose_nhwc_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
+    if (choose_group_tile(c, s, f)) return;
+    c.v = pick_vector(f.f32_lanes(), s.cout);
+    const std::vector<std::pair<int, int>> tiles = ranked_nhwc_tiles(s, f, c.v);
+    c.cw = tiles.empty() ? 1 : tiles[0].first;
+    c.tx = tiles.empty() ? 1 : tiles[0].second;
+}
+
+// The next `k` tiles of the model after the default's, as Choices that differ from `d` only in
+// cw and tx: where `convgen tune` starts its search (schedule.h model_alternatives).
+inline std::vector<Choice> tile_alternatives(const LayerSpec &s, const TargetFacts &f, const Choice &d, int k) {
+    std::vector<Choice> out;
+    for (const auto &[cw, tx] : ranked_nhwc_tiles(s, f, d.v)) {
+        if (int(out.size()) >= k) break;
+        if (cw == d.cw && tx == d.tx) continue;
+        Choice c = d;
+        c.cw = cw;
+        c.tx = tx;
+        out.push_back(c);
+    }
+    return out;
 }
 
 // The NCHW register tile: xw vectors of v pixels along x, ty rows, tc output channels.

@@ -42,5 +42,13 @@ void apply_conv(Algorithm &a, const Choice &c) {
     else schedule_gemm_nchw(a, c, {a.r[1], a.r[2], a.r[0]}, false);
 }
 
+// The kinds whose default sizes its channel-vector tile by choose_nhwc_tile's model (conv,
+// pointwise, dwsep's pointwise stage; either layout) have the model's next points; depthwise (its
+// own tile rule) and a grouped conv's group tile none.
+std::vector<Choice> model_alternatives(const LayerSpec &s, const TargetFacts &f, const Choice &d, int k) {
+    if (!d.cw || s.kind == Kind::Depthwise || (s.kind == Kind::Conv && s.groups > 1)) return {};
+    return tile_alternatives(s, f, d, k);
+}
+
 }  // namespace cpu
 }  // namespace convgen

@@ -101,6 +101,30 @@ TEST(Choice, NeighborsAreOneValidStepEach) {
     EXPECT_GE(with_steps, layers * 9 / 10);
 }
 
+// The tuner's first candidates: the NHWC tile model's next (cw, tx) points after the default's,
+// valid, distinct, and otherwise the default; none where no such model sized the default.
+TEST(Choice, ModelAlternativesAreTheTileModelsNextPoints) {
+    const ResolvedTarget t = resolve_target("x86_avx512");
+    const LayerSpec pw = specialize(parse_layer("kind=pointwise,c=64,h=56,w=56,cout=256,layout=nhwc"), t).spec;
+    const Choice d = default_choice(pw, t.target, t.facts);
+    const std::vector<Choice> alt = model_alternatives(pw, t.target, t.facts, 6);
+    ASSERT_EQ(alt.size(), 6u);
+    for (size_t i = 0; i < alt.size(); i++) {
+        EXPECT_NO_THROW(validate(alt[i], d, pw)) << to_text(alt[i]);
+        EXPECT_FALSE(alt[i].cw == d.cw && alt[i].tx == d.tx) << to_text(alt[i]);
+        Choice same = alt[i];
+        same.cw = d.cw;
+        same.tx = d.tx;
+        EXPECT_EQ(same, d) << to_text(alt[i]);
+        for (size_t j = 0; j < i; j++) EXPECT_NE(alt[i], alt[j]);
+    }
+    const LayerSpec dw = specialize(parse_layer("kind=depthwise,c=64,h=56,w=56,k=3,pad=1,layout=nhwc"), t).spec;
+    EXPECT_TRUE(model_alternatives(dw, t.target, t.facts, 6).empty());
+    const LayerSpec wino = specialize(parse_layer("kind=conv,c=64,h=56,w=56,cout=64,k=3,pad=1,layout=nhwc"), t).spec;
+    ASSERT_EQ(wino.algo, Algo::Winograd);
+    EXPECT_TRUE(model_alternatives(wino, t.target, t.facts, 6).empty());
+}
+
 TEST(TargetFacts, DefaultsPerIsa) {
     const TargetFacts a = default_facts(Halide::Target("x86-64-linux-avx512_skylake"));
     EXPECT_EQ(a.vector_bits, 512);
