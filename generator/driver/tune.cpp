@@ -20,6 +20,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -158,7 +159,7 @@ public:
             bool restart = next.empty();
             if (restart) {
                 if (++restarts > kRestarts) break;
-                const Choice *walk = random_walk(best);
+                const std::optional<Choice> walk = random_walk(best);
                 if (!walk) break;
                 next = {*walk};
             }
@@ -214,8 +215,8 @@ private:
         return out;
     }
 
-    // An unmeasured point kWalk random steps away from `from`, or null when none is found.
-    const Choice *random_walk(const Choice &from) {
+    // An unmeasured point kWalk random steps away from `from`, if one is found.
+    std::optional<Choice> random_walk(const Choice &from) {
         for (int attempt = 0; attempt < 20; attempt++) {
             Choice c = from;
             for (int step = 0; step < kWalk; step++) {
@@ -223,9 +224,9 @@ private:
                 if (n.empty()) break;
                 c = n[std::uniform_int_distribution<size_t>(0, n.size() - 1)(rng_)];
             }
-            if (!unmeasured({c}).empty()) return &(walk_ = c);
+            if (!unmeasured({c}).empty()) return c;
         }
-        return nullptr;
+        return std::nullopt;
     }
 
     // Measures `cands` with `anchor` (first; reused when compiled before): the anchor must pass,
@@ -295,7 +296,7 @@ private:
     std::string label_;
     std::mt19937_64 rng_;
     LayerSpec spec_;
-    Choice default_, walk_;
+    Choice default_;
     std::vector<double> reference_;
     std::map<std::string, double> score_;       // Choice text -> speed relative to the default
     std::map<std::string, std::string> bad_;    // Choice text -> why it failed
@@ -406,7 +407,6 @@ std::vector<CompareRow> compare(const std::vector<LayerSpec> &layers, const Reso
                                 const TuneOptions &o, const std::function<void(const CompareRow &)> &done) {
     check_options(target, o);
     const TuningDb db = TuningDb::open(o.db, /*missing_ok=*/true);
-    const CpuIdentity cpu = host_cpu(o.threads);
     // An autoscheduler's search runs inside its compile: allow it a minute beyond the budget.
     const double autoschedule_timeout_s = std::max(o.timeout_s, o.budget_s + 60);
     std::vector<CompareRow> rows;
@@ -416,14 +416,13 @@ std::vector<CompareRow> compare(const std::vector<LayerSpec> &layers, const Reso
         row.spec = layer;
         std::vector<KernelRecord> kernels{candidate_kernel(sp.spec, target, sp.schedule.choice, sp.schedule.choice)};
         row.entries.push_back({"default", 0, 0, ""});
-        const TuningRecord *rec = db.find(record_layer(sp.spec), target.string, cpu);
-        if (rec && rec->default_choice != to_text(sp.schedule.choice)) rec = nullptr;  // stale, as generate sees it
+        // The record generate would use (specialize decides: lookup, staleness, validation).
+        const Specialized with_db = specialize(layer, target, "", &db);
+        const TuningRecord *rec = nullptr;
+        for (const TuningRecord &r : db.records())
+            if (!with_db.record.empty() && r.where == with_db.record) rec = &r;
         CompareEntry tuned{"tuned", 0, rec ? rec->search_seconds : 0, rec ? "" : "no record"};
-        if (rec) {
-            const Choice c = parse_choice(rec->choice, sp.schedule.choice);
-            validate(c, sp.schedule.choice, sp.spec);
-            kernels.push_back(candidate_kernel(sp.spec, target, sp.schedule.choice, c));
-        }
+        if (rec) kernels.push_back(candidate_kernel(sp.spec, target, sp.schedule.choice, with_db.schedule.choice));
         for (const std::string &name : autoscheduler_names()) {
             kernels.push_back(candidate_kernel(sp.spec, target, sp.schedule.choice, sp.schedule.choice, name));
             row.entries.push_back({name, 0, 0, ""});
