@@ -22,7 +22,7 @@ const std::vector<Field> &fields() {
         {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 2},
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
         {"dw_par", &Choice::dw_par, 1, 2}, {"in_v", &Choice::in_v, 1, 64},
-        {"wcopy", &Choice::wcopy, 1, 2},
+        {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096},
     };
     return f;
 }

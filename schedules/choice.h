@@ -38,6 +38,7 @@ struct Choice {
     int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
     int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
+    int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)
 
     bool operator==(const Choice &o) const;
     bool operator!=(const Choice &o) const { return !(*this == o); }

@@ -1,6 +1,7 @@
 // The target families and the one place that picks a kernel's algorithm, Choice and weight
 // block (schedule.h).
 #include "schedules/schedule.h"
+#include "schedules/cpu/common.h"
 
 #include <map>
 #include <string>
@@ -50,6 +51,13 @@ void on_cpu(Algorithm &a, const Choice &c, const Halide::Target &) { F(a, c); }
 template <void (*F)(Algorithm &, const Halide::Target &)>
 void on_gpu(Algorithm &a, const Choice &, const Halide::Target &t) { F(a, t); }
 Choice no_choice(const LayerSpec &, const TargetFacts &) { return {}; }
+// A CPU kind's default Choice with the family's rule for parallel tasks (cpu::default_tasks).
+template <DefaultFn F>
+Choice cpu_default(const LayerSpec &s, const TargetFacts &f) {
+    Choice c = F(s, f);
+    c.tasks = cpu::default_tasks(f);
+    return c;
+}
 
 bool is_cpu(const Halide::Target &t) {
     return !t.has_gpu_feature() && ((t.arch == Halide::Target::X86 && t.bits == 64) ||
@@ -59,11 +67,13 @@ bool is_cpu(const Halide::Target &t) {
 // AArch64 has no Winograd schedule: its precision and speed have not been measured there.
 const Family kFamilies[] = {
     {"x86", [](const Halide::Target &t) { return is_cpu(t) && t.arch == Halide::Target::X86; },
-     {cpu::default_conv, cpu::default_pointwise, cpu::default_depthwise, cpu::default_dwsep},
+     {cpu_default<cpu::default_conv>, cpu_default<cpu::default_pointwise>, cpu_default<cpu::default_depthwise>,
+      cpu_default<cpu::default_dwsep>},
      {on_cpu<cpu::apply_conv>, on_cpu<cpu::apply_pointwise>, on_cpu<cpu::apply_depthwise>, on_cpu<cpu::apply_dwsep>},
-     cpu::default_winograd, on_cpu<cpu::apply_winograd>, cpu::pointwise_weight_block},
+     cpu_default<cpu::default_winograd>, on_cpu<cpu::apply_winograd>, cpu::pointwise_weight_block},
     {"arm", [](const Halide::Target &t) { return is_cpu(t) && t.arch == Halide::Target::ARM; },
-     {cpu::default_conv, cpu::default_pointwise, cpu::default_depthwise, cpu::default_dwsep},
+     {cpu_default<cpu::default_conv>, cpu_default<cpu::default_pointwise>, cpu_default<cpu::default_depthwise>,
+      cpu_default<cpu::default_dwsep>},
      {on_cpu<cpu::apply_conv>, on_cpu<cpu::apply_pointwise>, on_cpu<cpu::apply_depthwise>, on_cpu<cpu::apply_dwsep>},
      nullptr, nullptr, nullptr},
     {"cuda", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::CUDA); },

@@ -94,6 +94,27 @@ inline double padding_free_share(const LayerSpec &s, int tx) {
            free_share(s.out_h(), 1, s.sh, (s.kh - 1) * s.dh + 1, s.pad_t, s.h);
 }
 
+// The most tasks a parallel loop is cut into (Choice::tasks): four per core, so that a core slowed
+// by a neighbour on a shared machine is made up by the others, and no more. Halide's thread pool
+// hands out a parallel loop one iteration at a time under a lock all threads share: a cache line
+// crossing cores per iteration, and a stall whenever the lock's holder is descheduled. With
+// iterations of a few microseconds that cost more than the work: D4 NCHW (512 channels of 14x14,
+// a task per channel) took 43-138 us on 2 cores (32 us on one), in 8 tasks 15.4 us (Zen 4).
+inline int default_tasks(const TargetFacts &f) { return 4 * std::max(1, f.cores); }
+
+// Runs loop `v` of `f` (about `extent` iterations) in parallel, as at most `tasks` tasks of
+// consecutive iterations (an outer loop `<v>_task`; `v` stays the inner loop, so compute_at(f, v)
+// is unchanged). GuardWithIf: the last task may be shorter, nothing is computed twice.
+inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
+    const int grain = tasks > 0 ? (extent + tasks - 1) / tasks : 1;
+    if (grain <= 1) {
+        f.parallel(v);
+        return;
+    }
+    Var t(v.name() + "_task");
+    f.split(v, t, v, grain, TailStrategy::GuardWithIf).parallel(t);
+}
+
 // Where the zero padding of conv and pointwise lives: materialised once (pad=1) when the layer
 // reads padding, in the layout's order and vectorized along its innermost dim (in_v: channels or
 // width), so the inner loops load instead of clamp + select; or inline (pad=2).
@@ -111,11 +132,11 @@ inline void apply_padded_input(Algorithm &a, const Choice &c) {
     a.input.compute_root();
     if (a.spec.layout == Layout::NHWC) {
         vectorize_if(a.input, a.c, c.in_v);
-        a.input.parallel(a.y);
+        parallel_in_tasks(a.input, a.y, a.spec.h + a.spec.pad_t + a.spec.pad_b, c.tasks);
     } else {
         a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
         vectorize_if(a.input, a.x, c.in_v);
-        a.input.parallel(a.c);
+        parallel_in_tasks(a.input, a.c, a.spec.c, c.tasks);
     }
 }
 
@@ -342,9 +363,10 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
         vectorize_if(out, xi, k.tx);
     }
     out.unroll(ci).unroll(xi);
-    if (k.par == int(ParallelLoop::RowBlocks)) out.parallel(yb);
-    else if (k.par == int(ParallelLoop::ChannelBlocks)) out.parallel(co);
-    else if (k.par == int(ParallelLoop::Rows)) out.parallel(yr);
+    const int H = s.out_h(), n_co = (s.cout + k.v * k.cw - 1) / (k.v * k.cw);
+    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + row_block - 1) / row_block, k.tasks);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(out, co, n_co, k.tasks);
+    else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yr, row_block, k.tasks);
     if (s.n > 1) out.parallel(a.n);
 
     a.conv.compute_at(out, xo);
@@ -386,9 +408,10 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
     else out.reorder(xi, yi, ci, xo, co, yo, yb, a.n);
     vectorize_if(out, xi, k.v);
     out.unroll(xi).unroll(yi).unroll(ci);
-    if (k.par == int(ParallelLoop::RowBlocks)) out.parallel(yb);
-    else if (k.par == int(ParallelLoop::ChannelBlocks)) out.parallel(co);
-    else if (k.par == int(ParallelLoop::Rows)) out.parallel(yo);
+    const int H = s.out_h();
+    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + row_block - 1) / row_block, k.tasks);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(out, co, (s.cout + k.tc - 1) / k.tc, k.tasks);
+    else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yo, (row_block + k.ty - 1) / k.ty, k.tasks);
     if (s.n > 1) out.parallel(a.n);
 
     // x innermost in the accumulator tile too, so each accumulator is one whole vector.
@@ -409,13 +432,14 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
 // Depthwise NCHW (a.conv, window a.r = (kx, ky)) into a.output (x, y, c, n). Loops, innermost
 // first:
 //   [xi: xw vectors of v pixels along x][yi: ty rows]   register tile, unrolled
-//   xo | yo | c (parallel) | n
+//   xo | yo | c (parallel, in Choice::tasks runs of channels) | n
 // with the window unrolled outside the tile. Depthwise is bound by loads, not FMAs, so every load
 // is a whole vector over x. When the layer reads padding, the padded plane of one channel (k-1
 // more rows and columns) is copied once per channel, vectorized by `vector_in` along x, so the
 // inner loop has no selects.
-inline void schedule_depthwise_nchw(Algorithm &a, int v, int xw, int ty, int vector_in) {
+inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
+    const int v = c.v, xw = c.xw, ty = c.ty, vector_in = c.in_v;
     const RVar kx = a.r[0], ky = a.r[1];
     Func out = a.output;
     Halide::Stage u = a.conv.update();
@@ -424,8 +448,8 @@ inline void schedule_depthwise_nchw(Algorithm &a, int v, int xw, int ty, int vec
         .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
         .reorder(xi, yi, xo, yo, a.c, a.n)
         .unroll(xi)
-        .unroll(yi)
-        .parallel(a.c);
+        .unroll(yi);
+    parallel_in_tasks(out, a.c, s.cout, c.tasks);
     vectorize_if(out, xi, v);
     if (reads_padding(s)) {
         // Always partition x: only the first and last vectors of a row touch the padding.
@@ -461,7 +485,7 @@ inline int dwsep_rows_fitting(const LayerSpec &s, int bytes) {
 // NHWC: vectorized over channels (v lanes), a tile of tx columns, window unrolled; its zero
 // padding stays inline (scalar condition, partitioned away in the interior). `parallel_rows`:
 // the block's rows run in parallel (for a single, hence serial, row block).
-inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, int tx, bool parallel_rows) {
+inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, int tx, bool parallel_rows, int tasks) {
     const RVar kx = a.dw_r[0], ky = a.dw_r[1];
     Halide::Stage du = a.dw_acc.update();
     Var dco("dco"), dci("dci"), dxo("dxo"), dxi("dxi");
@@ -470,7 +494,7 @@ inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, in
         .split(a.x, dxo, dxi, tx, TailStrategy::ShiftInwards)
         .reorder(dci, dxi, dco, dxo, a.y, a.n)
         .unroll(dxi);
-    if (parallel_rows) a.dw.parallel(a.y);
+    if (parallel_rows) parallel_in_tasks(a.dw, a.y, a.spec.out_h(), tasks);
     if (v > 1) a.dw.vectorize(dci);
     a.dw_acc.compute_at(a.dw, dco).unroll(a.x);
     vectorize_if(a.dw_acc, a.c, v);

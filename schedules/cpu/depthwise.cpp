@@ -65,7 +65,7 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
 void apply_depthwise(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
     if (s.layout == Layout::NCHW) {
-        schedule_depthwise_nchw(a, c.v, c.xw, c.ty, c.in_v);
+        schedule_depthwise_nchw(a, c);
         return;
     }
     const RVar kx = a.r[0], ky = a.r[1];
@@ -76,10 +76,14 @@ void apply_depthwise(Algorithm &a, const Choice &c) {
         .split(a.x, xo, xi, c.tx, TailStrategy::ShiftInwards)
         .split(a.y, yo, yi, c.ty, TailStrategy::ShiftInwards)
         .reorder(ci, xi, yi, co, xo, yo, a.n);
-    if (c.par == int(ParallelLoop::RowBlocks))
-        out.split(yo, yb, yr, (c.rows + c.ty - 1) / c.ty, TailStrategy::ShiftInwards).parallel(yb);
-    else if (c.par == int(ParallelLoop::Rows))
-        out.parallel(yo);
+    const int tiles = (s.out_h() + c.ty - 1) / c.ty;
+    if (c.par == int(ParallelLoop::RowBlocks)) {
+        const int per_block = (c.rows + c.ty - 1) / c.ty;
+        out.split(yo, yb, yr, per_block, TailStrategy::ShiftInwards);
+        parallel_in_tasks(out, yb, (tiles + per_block - 1) / per_block, c.tasks);
+    } else if (c.par == int(ParallelLoop::Rows)) {
+        parallel_in_tasks(out, yo, tiles, c.tasks);
+    }
     out.unroll(ci).unroll(xi).unroll(yi);
     vectorize_if(out, ci, c.v);
     a.conv.compute_at(out, co).unroll(a.c).unroll(a.x).unroll(a.y);

@@ -48,7 +48,7 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
 
 void apply_dwsep(Algorithm &a, const Choice &c) {
     const Var yb = c.cw ? schedule_gemm_nhwc(a, c, {a.r.x}) : schedule_gemm_nchw(a, c, {a.r.x}, true);
-    if (a.spec.layout == Layout::NHWC) schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1);
+    if (a.spec.layout == Layout::NHWC) schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1, c.tasks);
     else schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.in_v);
 }
 

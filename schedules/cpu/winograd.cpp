@@ -52,7 +52,7 @@ void apply_winograd(Algorithm &a, const Choice &c) {
 
     // Zero-padded input, channels innermost; per image, so a batch's copy stays in cache.
     vectorize_if(a.input, a.c, vi);
-    a.input.parallel(a.y);
+    parallel_in_tasks(a.input, a.y, s.h + s.pad_t + s.pad_b, c.tasks);
 
     // Output: blocks of TB tile rows, then tiles, then the m x m outputs of a tile (unrolled; the
     // GuardWithIf splits keep x % m and x / m constant per unrolled point and skip overhangs).
@@ -76,8 +76,9 @@ void apply_winograd(Algorithm &a, const Choice &c) {
     a.wino_out.unroll(a.ox).unroll(a.oy);
     vectorize_if(a.wino_out_x, a.c, vo);
     a.wino_out_x.unroll(a.ox).unroll(a.ey);
-    if (!one_block) out.parallel(yb);
-    else out.parallel(tyi);
+    const int TY = (s.out_h() + m - 1) / m;
+    if (!one_block) parallel_in_tasks(out, yb, (TY + TB - 1) / TB, c.tasks);
+    else parallel_in_tasks(out, tyi, TB, c.tasks);
     if (s.n > 1) out.parallel(a.n);
     if (s.n > 1) a.input.compute_at(out, a.n);
     else a.input.compute_root();
@@ -89,7 +90,7 @@ void apply_winograd(Algorithm &a, const Choice &c) {
     a.wino_in.split(a.c, co, ci, vi, TailStrategy::ShiftInwards).reorder(ci, a.ex, a.ey, co, a.tx, a.ty, a.n);
     vectorize_if(a.wino_in, ci, vi);
     a.wino_in.unroll(a.ex).unroll(a.ey);
-    if (one_block) a.wino_in.parallel(a.ty);
+    if (one_block) parallel_in_tasks(a.wino_in, a.ty, TY, c.tasks);
     a.wino_in_x.compute_at(a.wino_in, co);
     vectorize_if(a.wino_in_x, a.c, vi);
     a.wino_in_x.unroll(a.ex).unroll(a.wino_in_x.args()[2]);
