@@ -36,6 +36,7 @@ struct Choice {
     int dw_v = 0;     // dwsep: vector lanes of the depthwise stage
     int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
     int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
+    int dw_ty = 0;    // dwsep (NCHW): rows per depthwise register tile
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
     int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)

@@ -33,12 +33,9 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
     if (s.layout == Layout::NCHW) {
         // One x-vector per row: each row's loads serve only its own outputs, so a second vector
         // along x adds registers, not reuse. Rows: all of them when the plane has at most the
-        // budget's (one tile per channel), else the largest divisor of H in [budget/2, budget]
-        // (no shifted last tile), else the budget. With a stride along x every tap is two
-        // loads and a shuffle whose temporaries share the registers: a quarter of the budget
-        // (Zen 4, AVX-512, 4 rows against 14-16: 64 ch 112x112 3x3 s2 99 -> 80 us, 144 ch 56x56
-        // 49.5 -> 43.9, 96 ch 75x75 72 -> 53, 32 ch 31x31 5x5 s2 10.9 -> 9.5).
-        const int rows = s.sw > 1 ? std::max(1, budget / 4) : budget;
+        // row budget's (one tile per channel), else the largest divisor of H in [rows/2, rows]
+        // (no shifted last tile), else the budget.
+        const int rows = nchw_depthwise_rows(s, f);
         c.v = pick_vector(lanes, W);
         c.xw = 1;
         c.ty = std::min(H, rows);
