@@ -92,6 +92,9 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
         if (v && (v < f.min || v > f.max))
             throw SpecError(std::string("choice: ") + f.name + "=" + std::to_string(v) + " is out of range");
     }
+    if (c.par == int(ParallelLoop::RowBlocks) && !c.rows)
+        throw SpecError("choice: par=blocks needs rows (output rows per block), which this layer's schedule does "
+                        "not use (" + to_text(reference) + ")");
     // Bounds the layer sets: a split wider than its dim would read outside the fixed buffers.
     auto at_most = [&](const char *name, int value, int limit, const char *what) {
         if (value > limit)

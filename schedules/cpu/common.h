@@ -94,17 +94,10 @@ inline double padding_free_share(const LayerSpec &s, int tx) {
            free_share(s.out_h(), 1, s.sh, (s.kh - 1) * s.dh + 1, s.pad_t, s.h);
 }
 
-// The most tasks a parallel loop is cut into (Choice::tasks): four per core, so that a core slowed
-// by a neighbour on a shared machine is made up by the others, and no more. Halide's thread pool
-// hands out a parallel loop one iteration at a time under a lock all threads share: a cache line
-// crossing cores per iteration, and a stall whenever the lock's holder is descheduled. With
-// iterations of a few microseconds that cost more than the work: D4 NCHW (512 channels of 14x14,
-// a task per channel) took 43-138 us on 2 cores (32 us on one), in 8 tasks 15.4 us (Zen 4).
-inline int default_tasks(const TargetFacts &f) { return 4 * std::max(1, f.cores); }
-
 // Runs loop `v` of `f` (about `extent` iterations) in parallel, as at most `tasks` tasks of
 // consecutive iterations (an outer loop `<v>_task`; `v` stays the inner loop, so compute_at(f, v)
-// is unchanged). GuardWithIf: the last task may be shorter, nothing is computed twice.
+// is unchanged). GuardWithIf: the last task may be shorter, nothing is computed twice. Why tasks
+// and how many: select.cpp, cpu_tasks.
 inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
     const int grain = tasks > 0 ? (extent + tasks - 1) / tasks : 1;
     if (grain <= 1) {
