@@ -1,6 +1,7 @@
 // The target families and the one place that picks a kernel's algorithm, Choice and weight
 // block (schedule.h).
 #include "schedules/schedule.h"
+#include "schedules/cpu/common.h"
 
 #include <algorithm>
 #include <map>
@@ -51,33 +52,11 @@ void on_cpu(Algorithm &a, const Choice &c, const Halide::Target &) { F(a, c); }
 template <void (*F)(Algorithm &, const Halide::Target &)>
 void on_gpu(Algorithm &a, const Choice &, const Halide::Target &t) { F(a, t); }
 Choice no_choice(const LayerSpec &, const TargetFacts &) { return {}; }
-// Layers below this much work run on the calling thread. Each parallel loop costs a fork and a
-// join, ~3 us on the shared 2-core Zen4 once Halide's worker has gone to sleep between calls,
-// which is the time one core needs for ~0.35 MFLOP; a two-core split saves half the arithmetic.
-// Measured (convgen_bench --layers bench/tiny_layers.tsv, us per call, 1 thread vs 2 threads):
-// dwsep 0.51 MFLOP 5.3 vs 16.0, conv 0.29 MFLOP 1.6 vs 4.5, depthwise 0.23 MFLOP 2.2 vs 4.4,
-// pointwise 0.40 MFLOP 3.7 vs 3.2, pointwise 0.90 MFLOP 8.2 vs 5.1.
-constexpr int64_t kMinParallelFlops = 600 * 1000;
-
-// The most tasks each parallel loop of a CPU kernel is cut into (Choice::tasks): whole cores'
-// worth, one to eight per core, each with at least 8 x kMinParallelFlops of work. Halide's pool
-// hands a parallel loop out one iteration at a time under a lock all threads share (a cache line
-// crossing cores per iteration, a stall whenever the holder's vCPU is descheduled): iterations of
-// a few microseconds cost more than their work. Several tasks per core let the others make up for
-// a core slowed by a neighbour. Measured (Zen 4, 2 cores, NCHW): D4 (512 channels of 14x14, a
-// task per channel) 43-138 us, in 8 tasks 15.4 us; `convgen tune` then found 2 tasks faster than
-// 8 for the small depthwise layers (D3-D5, E2: 1.09-1.23x) and 16 for C1 (87 MFLOP: 1.24x).
-int cpu_tasks(const LayerSpec &s, const TargetFacts &f) {
-    const int cores = std::max(1, f.cores);
-    const int64_t per_core = count(s).flops / cores;
-    return cores * int(std::clamp<int64_t>(per_core / (8 * kMinParallelFlops), 1, 8));
-}
-
 // A CPU kind's default Choice with the family's rule for parallel tasks.
 template <DefaultFn F>
 Choice cpu_default(const LayerSpec &s, const TargetFacts &f) {
     Choice c = F(s, f);
-    c.tasks = cpu_tasks(s, f);
+    c.tasks = cpu::default_tasks(s, f);
     return c;
 }
 
@@ -199,7 +178,7 @@ void apply_schedule(Algorithm &alg, const Halide::Target &target, const Choice &
     const Family &f = family_for(alg.spec, target);
     if (alg.spec.algo == Algo::Winograd) f.winograd_apply(alg, choice, target);
     else f.apply[int(alg.spec.kind)](alg, choice, target);
-    if (!target.has_gpu_feature() && count(alg.spec).flops < kMinParallelFlops) run_on_calling_thread(alg.output);
+    if (!target.has_gpu_feature() && count(alg.spec).flops < cpu::kMinParallelFlops) run_on_calling_thread(alg.output);
 }
 
 }  // namespace convgen

@@ -94,10 +94,31 @@ inline double padding_free_share(const LayerSpec &s, int tx) {
            free_share(s.out_h(), 1, s.sh, (s.kh - 1) * s.dh + 1, s.pad_t, s.h);
 }
 
+// Layers below this much work run on the calling thread (schedules/select.cpp). Each parallel
+// loop costs a fork and a join, ~3 us on the shared 2-core Zen4 once Halide's worker has gone to
+// sleep between calls, which is the time one core needs for ~0.35 MFLOP; a two-core split saves
+// half the arithmetic. Measured (convgen_bench --layers bench/tiny_layers.tsv, us per call, 1
+// thread vs 2 threads): dwsep 0.51 MFLOP 5.3 vs 16.0, conv 0.29 MFLOP 1.6 vs 4.5, depthwise 0.23
+// MFLOP 2.2 vs 4.4, pointwise 0.40 MFLOP 3.7 vs 3.2, pointwise 0.90 MFLOP 8.2 vs 5.1.
+constexpr int64_t kMinParallelFlops = 600 * 1000;
+
+// The most tasks each parallel loop of a CPU kernel is cut into (Choice::tasks): whole cores'
+// worth, one to eight per core, each with at least 8 x kMinParallelFlops of work. Halide's pool
+// hands a parallel loop out one iteration at a time under a lock all threads share (a cache line
+// crossing cores per iteration, a stall whenever the holder's vCPU is descheduled): iterations of
+// a few microseconds cost more than their work. Several tasks per core let the others make up for
+// a core slowed by a neighbour. Measured (Zen 4, 2 cores, NCHW): D4 (512 channels of 14x14, a
+// task per channel) 43-138 us, in 8 tasks 15.4 us; `convgen tune` then found 2 tasks faster than
+// 8 for the small depthwise layers (D3-D5, E2: 1.09-1.23x) and 16 for C1 (87 MFLOP: 1.24x).
+inline int default_tasks(const LayerSpec &s, const TargetFacts &f) {
+    const int cores = std::max(1, f.cores);
+    const int64_t per_core = count(s).flops / cores;
+    return cores * int(std::clamp<int64_t>(per_core / (8 * kMinParallelFlops), 1, 8));
+}
+
 // Runs loop `v` of `f` (about `extent` iterations) in parallel, as at most `tasks` tasks of
 // consecutive iterations (an outer loop `<v>_task`; `v` stays the inner loop, so compute_at(f, v)
-// is unchanged). GuardWithIf: the last task may be shorter, nothing is computed twice. Why tasks
-// and how many: select.cpp, cpu_tasks.
+// is unchanged). GuardWithIf: the last task may be shorter, nothing is computed twice.
 inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
     const int grain = tasks > 0 ? (extent + tasks - 1) / tasks : 1;
     if (grain <= 1) {
@@ -292,17 +313,26 @@ inline void choose_weight_copy(Choice &c, const LayerSpec &s, const TargetFacts 
 
 // The rest of an NHWC GEMM sweep's choice once the tile is set: rows per block (`row_block`,
 // clamped to the image), which loop runs in parallel, and the reduction's unrolling. With a
-// single row block of fewer than 8 rows (S4: 7x7) the channel blocks run in parallel instead of
-// the rows (7 rows on 2 cores leave one idle 1/8 of the time, and each channel block forked and
-// joined). A reduction over at most 4 input channels (innermost) is unrolled: as a loop of 3
-// (RGB input) it paid a counter and a branch per 3 steps (R4, 7x7 s2 3 -> 64 on 224x224: AVX2
-// 0.82 -> 0.91 x oneDNN, AVX-512 0.98 -> 0.99).
-inline void choose_gemm_nhwc_sweep(Choice &c, const LayerSpec &s, int row_block) {
-    const int H = s.out_h();
+// single row block the rows of each channel block run in parallel, a fork and join per channel
+// block, unless the channel blocks can run in parallel instead (one fork and join per call;
+// as many blocks as cores or a multiple of them, else 4 per core, so that none idles long) and
+// either a channel block holds less than 16 x kMinParallelFlops of work (where its fork and
+// join weigh 5% and more) or the image has fewer than 8 rows (S4, 7x7: 7 rows on 2 cores leave
+// one idle 1/8 of the time). `convgen tune` found this on NCHW (Zen 4): P3 512 -> 512 on 14x14
+// 1.21x, 64 -> 128 s2 on 56x56 1.16x, 36 -> 60 on 20x20 1.39x (with 4 columns), while P1 and
+// P2 (26 MFLOP per block) kept rows. A reduction over at most 4 input channels (innermost) is
+// unrolled: as a loop of 3 (RGB input) it paid a counter and a branch per 3 steps (R4, 7x7 s2
+// 3 -> 64 on 224x224: AVX2 0.82 -> 0.91 x oneDNN, AVX-512 0.98 -> 0.99).
+inline void choose_gemm_nhwc_sweep(Choice &c, const LayerSpec &s, const TargetFacts &f, int row_block) {
+    const int H = s.out_h(), cores = std::max(1, f.cores);
     c.rows = std::max(1, std::min(row_block, H));
     const int n_co = (s.cout + c.v * c.cw - 1) / (c.v * c.cw);
+    const int64_t block_flops =
+        2LL * H * s.out_w() * c.v * c.cw * (s.c / std::max(1, s.groups)) * s.kh * s.kw;
+    const bool even_blocks = n_co % cores == 0 || n_co >= 4 * cores;
+    const bool channels = even_blocks && (H < 8 || block_flops < 16 * kMinParallelFlops);
     const auto par = (H + c.rows - 1) / c.rows >= 2 ? ParallelLoop::RowBlocks
-                     : H < 8 && n_co >= 4         ? ParallelLoop::ChannelBlocks
+                     : channels                   ? ParallelLoop::ChannelBlocks
                                                   : ParallelLoop::Rows;
     c.par = int(par);
     c.unroll = s.c / std::max(1, s.groups) <= 4 ? 1 : 2;

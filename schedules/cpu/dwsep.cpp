@@ -33,7 +33,7 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, s.c, 1);
     if (channel_tile) {
         choose_nhwc_tile(c, s, f);
-        choose_gemm_nhwc_sweep(c, s, rows);
+        choose_gemm_nhwc_sweep(c, s, f, rows);
     } else {
         choose_nchw_tile(c, s, f);
         choose_gemm_nchw_sweep(c, s, rows, true);
