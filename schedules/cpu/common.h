@@ -494,14 +494,19 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     if (unrolls_whole_window(s)) u.unroll(ky);
 }
 
-// NCHW depthwise (and dwsep's depthwise stage): output rows per register tile of one x-vector,
-// the register budget (16 accumulators with 32 vector registers, else 8); with a stride along x
-// every tap is two loads and a shuffle whose temporaries share the registers: a quarter of it.
-// Measured (Zen 4, AVX-512, 4 rows against 14-16): 64 ch 112x112 3x3 s2 99 -> 80 us, 144 ch
-// 56x56 49.5 -> 43.9, 96 ch 75x75 72 -> 53, 32 ch 31x31 5x5 s2 10.9 -> 9.5.
+// NCHW depthwise (and dwsep's depthwise stage): the most output rows per register tile of one
+// x-vector. The whole plane when it has at most the register budget's rows (16 with 32 vector
+// registers, else 8): one tile per channel reads each input row once. Else half the budget
+// (each row's accumulator shares the registers with the input rows the unrolled window keeps
+// live), and a quarter with a stride along x (every tap two loads and a shuffle). Found by
+// `convgen tune` and measured (Zen 4, AVX-512, against the budget): stride 1 D1 (112 rows) ty 16
+// -> 8 1.20x, E4 16 -> 8 1.11x, D3 14 -> 7 (with 2 tasks) 1.23x, while D4, D5 (14 rows) lost
+// 10-20% at 7; stride 2 (4 rows against 14-16): 64 ch 112x112 3x3 99 -> 80 us, 144 ch 56x56
+// 49.5 -> 43.9, 96 ch 75x75 72 -> 53, 32 ch 31x31 5x5 10.9 -> 9.5.
 inline int nchw_depthwise_rows(const LayerSpec &s, const TargetFacts &f) {
     const int budget = f.vector_registers >= 32 ? 16 : 8;
-    return s.sw > 1 ? budget / 4 : budget;
+    if (s.sw > 1) return budget / 4;
+    return s.out_h() <= budget ? s.out_h() : budget / 2;
 }
 
 // dwsep: how many rows of the depthwise intermediate (out_w x c floats each) fit in `bytes`, at

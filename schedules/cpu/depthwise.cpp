@@ -32,9 +32,8 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
     Choice c;
     if (s.layout == Layout::NCHW) {
         // One x-vector per row: each row's loads serve only its own outputs, so a second vector
-        // along x adds registers, not reuse. Rows: all of them when the plane has at most the
-        // row budget's (one tile per channel), else the largest divisor of H in [rows/2, rows]
-        // (no shifted last tile), else the budget.
+        // along x adds registers, not reuse. Rows (nchw_depthwise_rows): the largest divisor of
+        // H in [rows/2, rows] (no shifted last tile), else the most.
         const int rows = nchw_depthwise_rows(s, f);
         c.v = pick_vector(lanes, W);
         c.xw = 1;
