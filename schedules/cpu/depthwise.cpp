@@ -15,11 +15,11 @@
 //    output rows per block): each core streams its own band of input rows once instead of
 //    (k-1)/stride + 1 rows per output row picked in turn.
 //  - NCHW: schedule_depthwise_nchw (common.h: vectors over x, the padded plane of one channel
-//    copied once per channel, channels in parallel) with a tile of one x-vector x ty rows.
-//    Measured (Zen 4, AVX-512, NCHW, against the earlier 2 x-vectors x 4 rows and scalar
-//    padded copies): D3 106.6 -> 41 us, D4 55.8 -> 43, D5 69.1 -> 31.
-// Measured (Zen4, 2 cores, AVX-512, NHWC): D1-D5 1.2-1.8 x oneDNN; D2 (stride 2, 3.2 MB input)
-// runs at ~120 GB/s from L3.
+//    copied once per channel, runs of channels in parallel) with a tile of one x-vector x ty
+//    rows (nchw_depthwise_rows). A stride along x makes every tap two loads and a shuffle: D2
+//    is the slowest NCHW layer of the suite.
+// Measured (Zen 4, 2 cores, AVX-512, x oneDNN in one run): NHWC D1-D5 1.11-1.54; NCHW D1 1.04,
+// D2 0.54, D3 1.01, D4 0.95, D5 0.85. D2 NHWC (stride 2, 3.2 MB input) runs at ~120 GB/s from L3.
 #include "schedules/cpu/common.h"
 #include "schedules/schedule.h"
 
