@@ -222,6 +222,15 @@ inline bool choose_group_tile(Choice &c, const LayerSpec &s, const TargetFacts &
     return false;
 }
 
+// Products per output of a GEMM sweep: conv C/groups x kh x kw, pointwise and dwsep's pointwise
+// stage C (a dwsep's kh x kw is its depthwise window).
+inline int gemm_products(const LayerSpec &s) {
+    return s.kind == Kind::Conv ? s.c / std::max(1, s.groups) * s.kh * s.kw : s.c;
+}
+
+// Channel blocks of a channel-vector tile (v x cw channels each; the last one shifted).
+inline int channel_blocks(const LayerSpec &s, const Choice &c) { return (s.cout + c.v * c.cw - 1) / (c.v * c.cw); }
+
 // The model's (cw, tx) tiles for v-lane channel vectors, cheapest first (ties: fewer channel
 // vectors, then fewer columns). In NCHW each channel's tx columns are stored as one vector
 // transposed out of the tile; with few products per output (under 4 v) that transpose is much of
@@ -230,8 +239,7 @@ inline bool choose_group_tile(Choice &c, const LayerSpec &s, const TargetFacts &
 // 4 93.8 -> 47.1 us (oneDNN 28-31); S3 (512 products) keeps its 14 (4: 478 -> 546 us).
 inline std::vector<std::pair<int, int>> ranked_nhwc_tiles(const LayerSpec &s, const TargetFacts &f, int v) {
     const int W = s.out_w();
-    const int products = s.kind == Kind::Conv ? s.c / std::max(1, s.groups) * s.kh * s.kw : s.c;
-    const bool pow2_columns = s.layout == Layout::NCHW && products < 4 * v;
+    const bool pow2_columns = s.layout == Layout::NCHW && gemm_products(s) < 4 * v;
     // Whole vectors only: a channel tile wider than cout would read outside the buffers.
     const int nvec = std::max(1, s.cout / v);
     const int max_cw = std::min(nvec, f.vector_registers >= 32 ? 4 : 2);
@@ -333,7 +341,7 @@ inline void choose_weight_copy(Choice &c, const LayerSpec &s, const TargetFacts 
 inline void choose_gemm_nhwc_sweep(Choice &c, const LayerSpec &s, const TargetFacts &f, int row_block) {
     const int H = s.out_h(), cores = std::max(1, f.cores);
     c.rows = std::max(1, std::min(row_block, H));
-    const int n_co = (s.cout + c.v * c.cw - 1) / (c.v * c.cw);
+    const int n_co = channel_blocks(s, c);
     const int64_t block_flops =
         2LL * H * s.out_w() * c.v * c.cw * (s.c / std::max(1, s.groups)) * s.kh * s.kw;
     const bool even_blocks = n_co % cores == 0 || n_co >= 4 * cores;
@@ -393,9 +401,9 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
         vectorize_if(out, xi, k.tx);
     }
     out.unroll(ci).unroll(xi);
-    const int H = s.out_h(), n_co = (s.cout + k.v * k.cw - 1) / (k.v * k.cw);
+    const int H = s.out_h();
     if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + row_block - 1) / row_block, k.tasks);
-    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(out, co, n_co, k.tasks);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(out, co, channel_blocks(s, k), k.tasks);
     else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yr, row_block, k.tasks);
     if (s.n > 1) out.parallel(a.n);
 

@@ -24,7 +24,7 @@ namespace cpu {
 
 Choice default_conv(const LayerSpec &s, const TargetFacts &f) {
     Choice c;
-    if (s.layout == Layout::NHWC || nchw_channel_tile(s, f, s.c / s.groups * s.kh * s.kw, s.sw)) {
+    if (s.layout == Layout::NHWC || nchw_channel_tile(s, f, gemm_products(s), s.sw)) {
         choose_nhwc_tile(c, s, f);
         choose_gemm_nhwc_sweep(c, s, f, s.out_h());
         choose_weight_copy(c, s, f);

@@ -30,7 +30,7 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const bool small_weights = 4 * int64_t(s.c) * s.cout * 2 <= f.l1_bytes;
     const int rows = even_row_blocks(H, small_weights ? 1 : dwsep_rows_fitting(s, f.l2_bytes / 4));
     Choice c;
-    const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, s.c, 1);
+    const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, gemm_products(s), 1);
     if (channel_tile) {
         choose_nhwc_tile(c, s, f);
         choose_gemm_nhwc_sweep(c, s, f, rows);
