@@ -114,7 +114,7 @@ void write_tsv(const std::string &path, const std::vector<Row> &rows, const Peak
     f << "layer\tkind\tflops\tbytes\tintensity\tconvgen_us\tconvgen_min_us\tconvgen_max_us\tonednn_us\t"
          "onednn_min_us\tonednn_max_us\tratio\tratio_min\tgflops\tonednn_gflops\troofline_gflops\troofline_frac\t"
          "onednn_roofline_frac\tconvgen_check\tconvgen_max_err\tonednn_check\tonednn_max_err\ttol\tonednn_impl\t"
-         "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\tonednn_reorder_us\n";
+         "threads\tpeak_gflops\tdram_gbs\tl3_gbs\tl2_gbs\tonednn_reorder_us\tspec\n";
     auto num = [](double v) { return std::isfinite(v) ? num_or_dash("{:.6g}", v) : std::string("nan"); };
     for (const Row &r : rows) {
         const double cu = r.cg.median(), du = r.dn.median();
@@ -126,7 +126,7 @@ void write_tsv(const std::string &path, const std::vector<Row> &rows, const Peak
           << num(g / r.roofline_gflops) << '\t' << num(dg / r.roofline_gflops) << '\t' << r.cg_check << '\t'
           << num(r.cg_err) << '\t' << r.dn_check << '\t' << num(r.dn_err) << '\t' << num(r.tol) << '\t'
           << r.dn_impl << '\t' << peak.threads << '\t' << num(peak.peak_gflops) << '\t' << num(peak.dram_gbs)
-          << '\t' << num(peak.l3_gbs) << '\t' << num(peak.l2_gbs) << '\t' << num(r.dr.median()) << '\n';
+          << '\t' << num(peak.l3_gbs) << '\t' << num(peak.l2_gbs) << '\t' << num(r.dr.median()) << '\t' << to_text(r.spec) << '\n';
     }
     write_file_atomic(path, f.str());  // npy.h: temporary + rename
 }

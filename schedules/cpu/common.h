@@ -110,8 +110,17 @@ constexpr int64_t kMinParallelFlops = 600 * 1000;
 // a core slowed by a neighbour. Measured (Zen 4, 2 cores, NCHW): D4 (512 channels of 14x14, a
 // task per channel) 43-138 us, in 8 tasks 15.4 us; `convgen tune` then found 2 tasks faster than
 // 8 for the small depthwise layers (D3-D5, E2: 1.09-1.23x) and 16 for C1 (87 MFLOP: 1.24x).
+//
+// A batch runs its images in parallel as well (the outermost loop); when the images alone keep
+// every core busy (a multiple of the cores, or at least 4 per core) the loops inside an image run
+// as one task: a parallel loop nested in a parallel one pays its fork and join per image and
+// gains no core. Measured (Zen 4, 2 cores, --choice tasks=1 against the nested default, NHWC):
+// 64 channels 29x29 depthwise n=4 33 -> 21 us, 3 -> 72 dwsep s2 on 113x113 n=6 166 -> 92 (NCHW
+// 228 -> 101), 48 -> 320 pointwise 7x7 n=2 NCHW 25 -> 20; an odd batch under 4 per core (n=3:
+// 2 + 1 images) keeps the split images.
 inline int default_tasks(const LayerSpec &s, const TargetFacts &f) {
     const int cores = std::max(1, f.cores);
+    if (s.n > 1 && (s.n % cores == 0 || s.n >= 4 * cores)) return 1;
     const int64_t per_core = count(s).flops / cores;
     return cores * int(std::clamp<int64_t>(per_core / (8 * kMinParallelFlops), 1, 8));
 }
@@ -144,6 +153,7 @@ inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
 inline void apply_padded_input(Algorithm &a, const Choice &c) {
     if (c.pad != 1) return;
     a.input.compute_root();
+    if (a.spec.n > 1) a.input.parallel(a.n);
     if (a.spec.layout == Layout::NHWC) {
         vectorize_if(a.input, a.c, c.in_v);
         parallel_in_tasks(a.input, a.y, a.spec.h + a.spec.pad_t + a.spec.pad_b, c.tasks);
