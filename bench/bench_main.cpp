@@ -63,6 +63,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
     std::string layers, target = "host", tsv, png, work = CONVGEN_BENCH_WORK_DIR;
+    std::string save_layers;  // --save-layers FILE: the layers benchmarked, as a JSON layer file
     std::vector<std::string> sets;
     std::string choice;     // --choice: schedule fields over every kernel's default
     std::string db;         // --db: tuning records (else $CONVGEN_TUNING_DB)
@@ -244,7 +245,12 @@ int bench(const Options &o) {
         std::printf("random layers: --random %d --random-seed %llu\n", o.random, (unsigned long long)o.random_seed);
     const ResolvedTarget target = resolve_target(o.target);
     const std::optional<TuningDb> db = TuningDb::from_option(o.db);
-    for (LayerSpec &s : layers) s = specialize(with_overrides(s, sets), target, o.choice, db ? &*db : nullptr).spec;
+    for (LayerSpec &s : layers) s = with_overrides(s, sets);
+    if (!o.save_layers.empty()) {
+        write_file_atomic(o.save_layers, layers_json_text(layers));
+        std::printf("wrote the %zu layer(s) to %s\n", layers.size(), o.save_layers.c_str());
+    }
+    for (LayerSpec &s : layers) s = specialize(s, target, o.choice, db ? &*db : nullptr).spec;
     if (o.threads < 1) throw SpecError("--threads: must be >= 1, got " + std::to_string(o.threads));
     if (o.rounds < 1) throw SpecError("--rounds: must be >= 1, got " + std::to_string(o.rounds));
 
@@ -462,6 +468,8 @@ int main(int argc, char **argv) {
     app.add_option("--threads", o.threads, "threads for convgen (Halide), oneDNN (OpenMP) and the probe");
     app.add_option("--set", o.sets, "key=value,... applied to every layer after layout=nhwc (repeatable)");
     app.add_option("--tsv", o.tsv, "write the results as TSV");
+    app.add_option("--save-layers", o.save_layers,
+                   "write the layers benchmarked (after --set) as a JSON layer file, e.g. a --random draw for convgen tune");
     app.add_option("--png", o.png, "draw the roofline chart (python3 + matplotlib)");
     app.add_option("--work", o.work, "folder for the generated kernels (reused across runs)");
     app.add_option("--min-time-ms", o.min_time_ms, "minimum time of one timing round");

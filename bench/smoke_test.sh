@@ -32,6 +32,10 @@ echo "$out1" | grep -q '^checks: 0 layer' || { echo "bench_smoke: a random layer
 specs() { echo "$1" | grep -E '^  r[12] .*kind=' | awk '{print $1, $NF}' | sort; }
 [ "$(specs "$out1")" = "$(specs "$out2")" ] && [ -n "$(specs "$out1")" ] ||
   { echo "bench_smoke: --random-seed 5 drew different layers"; exit 1; }
+# --save-layers writes the draw as a layer file that benchmarks the same layers.
+"$bench" --random 2 --random-seed 5 --save-layers "$work/drawn.json" --threads 2 --min-time-ms 2 --rounds 1 --dram-mib 32 --work "$work/random" >/dev/null
+out3=$("$bench" --layers "$work/drawn.json" --threads 2 --min-time-ms 2 --rounds 1 --dram-mib 32 --work "$work/random")
+[ "$(specs "$out3")" = "$(specs "$out1")" ] || { echo "bench_smoke: --save-layers wrote other layers"; exit 1; }
 if "$bench" --layers "$layers" --random 2 --work "$work/random" >/dev/null 2>&1; then
   echo "bench_smoke: --layers with --random accepted"; exit 1; fi
 echo "bench_smoke: OK ($expected layers, --random)"

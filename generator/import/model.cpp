@@ -272,21 +272,9 @@ void print_table(const ImportResult &r, std::ostream &out) {
 }
 
 nlohmann::ordered_json layers_json(const ImportResult &r) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const ImportedLayer &l : r.layers) {
-        nlohmann::ordered_json obj;
-        obj["name"] = l.spec.name;
-        std::istringstream in(to_text(l.spec));
-        for (std::string item; std::getline(in, item, ',');) {
-            const size_t eq = item.find('=');
-            const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-            const bool integer = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-            if (integer) obj[key] = std::stoll(value);
-            else obj[key] = value;
-        }
-        out.push_back(obj);
-    }
-    return out;
+    std::vector<LayerSpec> specs;
+    for (const ImportedLayer &l : r.layers) specs.push_back(l.spec);
+    return nlohmann::ordered_json::parse(layers_json_text(specs));
 }
 
 }  // namespace convgen

@@ -41,6 +41,24 @@ bool whole_number(const std::string &text, long long &out) {
 
 }  // namespace
 
+std::string layers_json_text(const std::vector<LayerSpec> &layers) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const LayerSpec &l : layers) {
+        nlohmann::ordered_json obj;
+        if (!l.name.empty()) obj["name"] = l.name;
+        std::istringstream in(to_text(l));
+        for (std::string item; std::getline(in, item, ',');) {
+            const size_t eq = item.find('=');
+            const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+            long long number = 0;
+            if (whole_number(value, number)) obj[key] = number;
+            else obj[key] = value;
+        }
+        out.push_back(obj);
+    }
+    return out.dump(2) + "\n";
+}
+
 std::vector<LayerSpec> parse_layers_json(const std::string &text, const std::string &path) {
     nlohmann::json doc;
     try {

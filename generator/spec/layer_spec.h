@@ -85,6 +85,9 @@ std::vector<LayerSpec> parse_layer_file(const std::string &path);
 // picks JSON when the first non-blank character is '['. Either may return no layers.
 std::vector<LayerSpec> parse_layers_json(const std::string &text, const std::string &path);
 std::vector<LayerSpec> parse_layers_tsv(const std::string &text, const std::string &path);
+// The JSON layer file of `layers` (an array of objects: "name" when the layer has one, then the
+// grammar's keys in canonical order; integers as numbers), which parse_layers_json reads back.
+std::string layers_json_text(const std::vector<LayerSpec> &layers);
 // One JSON object's keys are the same as the text grammar's; values may be numbers or strings.
 LayerSpec layer_from_keyvalues(const std::vector<std::pair<std::string, std::string>> &kv);
 void validate(const LayerSpec &s);
