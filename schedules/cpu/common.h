@@ -352,8 +352,7 @@ inline void choose_gemm_nhwc_sweep(Choice &c, const LayerSpec &s, const TargetFa
     const int H = s.out_h(), cores = std::max(1, f.cores);
     c.rows = std::max(1, std::min(row_block, H));
     const int n_co = channel_blocks(s, c);
-    const int64_t block_flops =
-        2LL * H * s.out_w() * c.v * c.cw * (s.c / std::max(1, s.groups)) * s.kh * s.kw;
+    const int64_t block_flops = 2LL * H * s.out_w() * c.v * c.cw * gemm_products(s);
     const bool even_blocks = n_co % cores == 0 || n_co >= 4 * cores;
     const bool channels = even_blocks && (H < 8 || block_flops < 16 * kMinParallelFlops);
     const auto par = (H + c.rows - 1) / c.rows >= 2 ? ParallelLoop::RowBlocks
