@@ -22,6 +22,12 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i
       print "bench_smoke: layer " $col["layer"] " has no time"; bad = 1 } }
 END { if (rows != want) { print "bench_smoke: " rows " TSV rows, expected " want; bad = 1 }
       exit bad }' "$tsv"
+# scripts/bench_table.py prints the README's tables from the TSV: a header and one row per layer, and the
+# two-layout form (here the same file twice) with its geomeans.
+table=$(dirname "$0")/../scripts/bench_table.py
+[ "$(python3 "$table" "$tsv" | grep -c '^| ')" -eq $((expected + 1)) ] || { echo "bench_smoke: bench_table.py rows"; exit 1; }
+python3 "$table" "$tsv" "$tsv" | grep -q '^Geometric means of oneDNN time / convgen time: NHWC' ||
+  { echo "bench_smoke: bench_table.py two-layout form"; exit 1; }
 # --random: the same seed draws the same layers, printed with the seed, checked like the file's.
 out1=$("$bench" --random 2 --random-seed 5 --threads 2 --min-time-ms 2 --rounds 1 --dram-mib 32 --work "$work/random")
 out2=$("$bench" --random 2 --random-seed 5 --threads 2 --min-time-ms 2 --rounds 1 --dram-mib 32 --work "$work/random")
