@@ -31,7 +31,8 @@ struct Choice {
     int tc = 0;    // NCHW: output channels per register tile
     int rows = 0;  // output rows per block (Winograd: tile rows); blocks are the parallel tasks
     int par = 0;   // ParallelLoop of the output sweep
-    int pad = 0;   // 1: zero-padded input materialised once; 2: padding inline (0: no padding read)
+    int pad = 0;   // input: 1 zero-padded copy in the layout's order; 2 read in place, padding inline;
+                   // 3 (NCHW, channel tile) copied channels innermost (0: read in place, no padding)
     int unroll = 0;   // 1: the innermost reduction loop is unrolled whole; 2: it stays a loop
     int dw_v = 0;     // dwsep: vector lanes of the depthwise stage
     int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
@@ -56,7 +57,7 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &spec);
 
 // The version of the space: bumped when a field's meaning changes, so that tuning records
 // (generator/driver/tuning_db.h) made for another space are not applied.
-constexpr int kChoiceSpaceVersion = 1;
+constexpr int kChoiceSpaceVersion = 2;
 
 // The valid Choices one step from `c` (one field changed: a numeric field halved, doubled or
 // moved by one, an enumerated field (par, pad, unroll, dw_par, wcopy) set to each other value),

@@ -32,6 +32,7 @@ struct Algorithm {
     Halide::Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     Halide::Func input;   // (c, x, y, n), zero-padded view of the input buffer
+    Halide::Func input_planes;  // NCHW only: the same in the buffer's order (x, y, c, n); input reads it
     Halide::Func conv;    // (c, x, y, n): pure init (bias or 0) + one update over `r`
     Halide::RDom r;       // the reduction of `conv`
     Halide::Func output;  // layout order (see above): activation of conv
@@ -71,10 +72,9 @@ std::vector<Halide::ImageParam> make_params(const LayerSpec &spec);
 // The pointwise weight w(co, ci) from its param, in either packed layout (spec.pw_block).
 Halide::Expr pointwise_weight(const LayerSpec &spec, const Halide::ImageParam &w, const Halide::Expr &co,
                               const Halide::Expr &ci);
-// (c, x, y, n) view of the input param, zero outside [0,C) x [0,W) x [0,H).
-Halide::Func zero_padded_input(const LayerSpec &spec, const Halide::ImageParam &in,
-                               const Halide::Var &c, const Halide::Var &x, const Halide::Var &y,
-                               const Halide::Var &n);
+// Defines a.input: the (c, x, y, n) view of the input param `in` of `spec`, zero outside
+// [0,C) x [0,W) x [0,H); for NCHW also a.input_planes, the same in the buffer's order.
+void define_input(Algorithm &a, const LayerSpec &spec, const Halide::ImageParam &in);
 Halide::Expr activate(Halide::Expr v, Act act);
 // Defines alg.output from alg.conv with the activation in the layout's argument order.
 void define_output(Algorithm &alg);

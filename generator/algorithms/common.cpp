@@ -1,7 +1,7 @@
 // Shared pieces of the algorithms: the kernel's ImageParams, the zero-padded input view, the
 // activation and the layout-ordered output Func.
 //
-// Entry points (declared in algorithm.h): make_params, pointwise_weight, zero_padded_input, activate,
+// Entry points (declared in algorithm.h): make_params, pointwise_weight, define_input, activate,
 // define_output.
 // Everything here is pure math; nothing reads a Target.
 #include "generator/algorithms/algorithm.h"
@@ -36,8 +36,8 @@ Expr pointwise_weight(const LayerSpec &spec, const ImageParam &w, const Expr &co
     return w(co % spec.pw_block, ci, co / spec.pw_block);
 }
 
-Func zero_padded_input(const LayerSpec &spec, const ImageParam &in, const Var &c, const Var &x,
-                       const Var &y, const Var &n) {
+void define_input(Algorithm &a, const LayerSpec &spec, const ImageParam &in) {
+    const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
     const bool nchw = spec.layout == Layout::NCHW;
     // The largest input coordinate any output reads; when no read leaves the image the boundary
     // condition is vacuous and the select it costs in inner loops is left out.
@@ -59,11 +59,15 @@ Func zero_padded_input(const LayerSpec &spec, const ImageParam &in, const Var &c
         src = BoundaryConditions::constant_exterior(in, 0.0f, spatial);
     }
     Func f("input_padded");
-    if (nchw)
-        f(c, x, y, n) = src(x, y, c, n);
-    else
+    if (nchw) {
+        Func planes("input_planes");
+        planes(x, y, c, n) = src(x, y, c, n);
+        f(c, x, y, n) = planes(x, y, c, n);
+        a.input_planes = planes;
+    } else {
         f(c, x, y, n) = src(c, x, y, n);
-    return f;
+    }
+    a.input = f;
 }
 
 Expr activate(Expr v, Act act) {

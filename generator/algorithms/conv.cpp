@@ -21,7 +21,7 @@ Algorithm build_conv(const LayerSpec &spec) {
     const int cin_g = spec.c / spec.groups, cout_g = spec.cout / spec.groups;
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
 
-    a.input = zero_padded_input(spec, in, c, x, y, n);
+    define_input(a, spec, in);
     a.r = RDom({{0, cin_g}, {0, spec.kw}, {0, spec.kh}}, "r");
     const RVar &ci = a.r[0], &kx = a.r[1], &ky = a.r[2];
     const Expr in_c = spec.groups == 1 ? Expr(ci) : (c / cout_g) * cin_g + ci;

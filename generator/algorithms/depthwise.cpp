@@ -19,7 +19,7 @@ Algorithm build_depthwise(const LayerSpec &spec) {
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
     const int m = spec.multiplier;
 
-    a.input = zero_padded_input(spec, in, c, x, y, n);
+    define_input(a, spec, in);
     a.r = RDom({{0, spec.kw}, {0, spec.kh}}, "r");
     const RVar &kx = a.r[0], &ky = a.r[1];
     a.conv = Func("conv");

@@ -25,7 +25,7 @@ Algorithm build_dwsep(const LayerSpec &spec) {
                      &pw_weight = a.params[3], &pw_bias = a.params[4];
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
 
-    a.input = zero_padded_input(spec, in, c, x, y, n);
+    define_input(a, spec, in);
     a.dw_r = RDom({{0, spec.kw}, {0, spec.kh}}, "dw_r");
     const RVar &kx = a.dw_r[0], &ky = a.dw_r[1];
     a.dw_acc = Func("dw_acc");

@@ -15,7 +15,7 @@ Algorithm build_pointwise(const LayerSpec &spec) {
     const ImageParam &in = a.params[0], &weight = a.params[1];
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
 
-    a.input = zero_padded_input(spec, in, c, x, y, n);
+    define_input(a, spec, in);
     a.r = RDom({{0, spec.c}}, "r");
     a.conv = Func("conv");
     a.conv(c, x, y, n) = spec.bias ? a.params[2](c) : Expr(0.0f);

@@ -94,11 +94,11 @@ Algorithm build_winograd(const LayerSpec &spec) {
     const Var &ex = a.ex, &ey = a.ey, &tx = a.tx, &ty = a.ty, &ox = a.ox, &oy = a.oy;
 
     // Whole tiles read up to tiles*m + 2 - pad: pad the spec's bottom/right by the overhang so
-    // zero_padded_input's bound check covers those reads too (the padding itself stays zero).
+    // define_input's bound check covers those reads too (the padding itself stays zero).
     LayerSpec tiled = spec;
     tiled.pad_b += (spec.out_h() + m - 1) / m * m - spec.out_h();
     tiled.pad_r += (spec.out_w() + m - 1) / m * m - spec.out_w();
-    a.input = zero_padded_input(tiled, in, c, x, y, n);
+    define_input(a, tiled, in);
 
     Var j("j");  // the y position inside the input patch
     a.wino_in_x = Func("wino_in_x");

@@ -13,7 +13,8 @@
 //    xw x-vectors x ty rows x tc channels (schedule_gemm_nchw; the reduction runs kx, ky, ci).
 //    Measured (Xeon, 2 cores, AVX-512): the channel tile took P2 887 -> 508 us, P3 1171 -> 540,
 //    R4 1498 -> 1154 (56 columns fall back to 8-lane x vectors, half the FMA rate).
-//  - Padding materialised once or kept inline (choose_padding, common.h).
+//  - Padding materialised once or kept inline (choose_padding, common.h); an NCHW conv with a
+//    channel tile reads a channels-innermost copy of its input (pad=3, apply_padded_input).
 //  - Rows run in parallel.
 // Measured (Zen4, 2 cores, AVX-512): R4 (7x7 s2, direct) 1.00 x oneDNN NHWC.
 #include "schedules/cpu/common.h"
