@@ -12,7 +12,7 @@ struct Field {
     const char *name;
     int Choice::*member;
     int min, max;  // the static range; validate() adds the layer's bounds
-    bool enumerated() const { return max <= 3; }  // par, pad, unroll, dw_par, wcopy: named cases
+    bool enumerated() const { return max <= 3; }  // par, pad, unroll, dw_par, dw_pad, wcopy: named cases
 };
 
 const std::vector<Field> &fields() {
@@ -21,7 +21,8 @@ const std::vector<Field> &fields() {
         {"ty", &Choice::ty, 1, 16},      {"xw", &Choice::xw, 1, 8},      {"tc", &Choice::tc, 1, 64},
         {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 3},
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
-        {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"in_v", &Choice::in_v, 1, 64},
+        {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_pad", &Choice::dw_pad, 1, 3},
+        {"in_v", &Choice::in_v, 1, 64},
         {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096},
     };
     return f;

@@ -38,6 +38,8 @@ struct Choice {
     int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
     int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
     int dw_ty = 0;    // dwsep (NCHW): rows per depthwise register tile
+    int dw_pad = 0;   // dwsep (NCHW): the depthwise stage's padded input: 1 copied per row block and
+                      // channel, 2 padding inline, 3 copied once for the whole input
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
     int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)

@@ -610,10 +610,12 @@ inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, in
 
 // NCHW: stored x-innermost (the pointwise loads x-vectors of it), vectorized over x (v lanes),
 // in register tiles of one vector x `ty` rows (the rows share their input rows' loads), the
-// window unrolled outside the tile. When the layer reads padding, the padded input rows of one
-// channel are copied per block and channel, vectorized by `vector_in`. `parallel_channels`: the
-// channels run in parallel (for a single, hence serial, row block), in at most `tasks` tasks.
-inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, int ty, int vector_in,
+// window unrolled outside the tile. When the layer reads padding, `pad` (Choice::dw_pad) says
+// where the zero-padded input lives: 1 the padded rows of one channel copied per block and
+// channel, 2 inline, 3 the whole padded input copied once (channels in parallel), each copy
+// vectorized by `vector_in`. `parallel_channels`: the channels run in parallel (for a single,
+// hence serial, row block), in at most `tasks` tasks.
+inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, int ty, int pad, int vector_in,
                                           bool parallel_channels, int tasks) {
     const RVar kx = a.dw_r[0], ky = a.dw_r[1];
     Halide::Stage du = a.dw_acc.update();
@@ -626,11 +628,17 @@ inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, in
         .unroll(dyi);
     if (v > 1) a.dw.vectorize(dxi);
     if (parallel_channels) parallel_in_tasks(a.dw, a.c, a.spec.c, tasks);
-    if (reads_padding(a.spec)) {
+    if (pad == 1) {
         a.input.compute_at(a.dw, a.c)
             .reorder_storage(a.x, a.y, a.c, a.n)
             .partition(a.x, Halide::Partition::Always);  // padding only in edge vectors
         vectorize_if(a.input, a.x, vector_in);
+    } else if (pad == 3) {
+        a.input.compute_root().reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
+        a.input.partition(a.x, Halide::Partition::Always);
+        vectorize_if(a.input, a.x, vector_in);
+        parallel_in_tasks(a.input, a.c, a.spec.c, tasks);
+        if (a.spec.n > 1) a.input.parallel(a.n);
     }
     a.dw_acc.compute_at(a.dw, dxo).unroll(a.y);
     vectorize_if(a.dw_acc, a.x, v);

@@ -24,6 +24,21 @@
 namespace convgen {
 namespace cpu {
 
+// NCHW: where the depthwise stage's zero-padded input lives (Choice::dw_pad). A row block of
+// `rows` output rows copies (rows - 1) * stride + (k - 1) * dilation + 1 padded input rows per
+// channel; when that is 3 or more times the rows it advances, the whole input is copied once
+// instead (one more fork and join). Measured (Zen 4, AVX-512, 2 threads, fastest of 3
+// interleaved processes, once vs per block, one-row blocks): 32 -> 40 3x3 d2 on 13x13 19.7 ->
+// 10.5 us, 44 -> 24 3x3 d2 on 17x9 n=3 41.3 -> 27.9, 20 -> 36 3x3 on 17x17 15.2 -> 11.9, 16 ->
+// 64 7x7 d2 on 149x149 1067 -> 923; S1 and 64 -> 32 on 35x35 even (389 vs 397, 61 vs 64);
+// stride 2 (1.5 and 2.5 times) stays per block: once lost 48 -> 72 on 30x30 20.2 -> 26.4.
+// Padding inline (2) won on 40 -> 100 5x5 s2 on 7x15 n=6 (30 -> 18 us) and S1 (389 -> 364) and
+// lost on the others (up to 0.72x): left to `convgen tune`.
+static int dwsep_nchw_padding(const LayerSpec &s, int rows) {
+    const int copied = (rows - 1) * s.sh + (s.kh - 1) * s.dh + 1;
+    return copied >= 3 * rows * s.sh ? 3 : 1;
+}
+
 Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const int lanes = f.f32_lanes();
     const int W = s.out_w(), H = s.out_h();
@@ -45,7 +60,10 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     } else {
         c.dw_v = pick_vector(lanes, W);
         c.dw_ty = std::min(c.rows, nchw_depthwise_rows(s, f));
-        if (reads_padding(s)) c.in_v = nchw_padded_copy_vector(s, lanes);
+        if (reads_padding(s)) {
+            c.in_v = nchw_padded_copy_vector(s, lanes);
+            c.dw_pad = dwsep_nchw_padding(s, c.rows);
+        }
     }
     return c;
 }
@@ -53,7 +71,7 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
 void apply_dwsep(Algorithm &a, const Choice &c) {
     const Var yb = c.cw ? schedule_gemm_nhwc(a, c, {a.r.x}) : schedule_gemm_nchw(a, c, {a.r.x}, true);
     if (a.spec.layout == Layout::NHWC) schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1, c.tasks);
-    else schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.dw_ty, c.in_v, c.dw_par == 1, c.tasks);
+    else schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.dw_ty, c.dw_pad, c.in_v, c.dw_par == 1, c.tasks);
 }
 
 }  // namespace cpu
