@@ -524,8 +524,12 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
 //   xo | yo | c (parallel, in Choice::tasks runs of channels) | n
 // with the window unrolled outside the tile. Depthwise is bound by loads, not FMAs, so every load
 // is a whole vector over x. When the layer reads padding, the padded plane of one channel (k-1
-// more rows and columns) is copied once per channel, vectorized by `vector_in` along x, so the
-// inner loop has no selects.
+// more rows and columns) is copied once per channel (pad=1), vectorized by `vector_in` along x,
+// so the inner loop has no selects; or the padding stays inline (pad=2), where Halide's loop
+// partitioning leaves selects only in edge vectors when the plane is wide enough. Inline measured
+// (Zen 4, fastest of 3 interleaved processes) D2 73.9 -> 44.5 us and 512 ch 3x3 s2 d2 on 7x33
+// 14.5 -> 7.4, but D1 0.81x, E1 0.63x and 5x5 / 7x7 or narrow planes 0.1-0.56x: the default
+// copies, `convgen tune` finds the others.
 inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
     const int v = c.v, xw = c.xw, ty = c.ty, vector_in = c.in_v;
@@ -540,7 +544,7 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
         .unroll(yi);
     parallel_in_tasks(out, a.c, s.cout, c.tasks);
     vectorize_if(out, xi, v);
-    if (reads_padding(s)) {
+    if (c.pad == 1) {
         // Always partition x: only the first and last vectors of a row touch the padding.
         a.input.compute_at(out, a.c).partition(a.x, Halide::Partition::Always);
         vectorize_if(a.input, a.x, vector_in);

@@ -43,7 +43,10 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
                 c.ty = t;
                 break;
             }
-        if (reads_padding(s)) c.in_v = nchw_padded_copy_vector(s, lanes);
+        if (reads_padding(s)) {
+            c.pad = 1;
+            c.in_v = nchw_padded_copy_vector(s, lanes);
+        }
         return c;
     }
     c.v = pick_vector(lanes, s.cout);
