@@ -18,8 +18,9 @@
 //    copied once per channel, runs of channels in parallel) with a tile of one x-vector x ty
 //    rows (nchw_depthwise_rows). A stride along x makes every tap two loads and a shuffle: D2
 //    is the slowest NCHW layer of the suite.
-// Measured (Zen 4, 2 cores, AVX-512, x oneDNN in one run): NHWC D1-D5 1.11-1.54; NCHW D1 1.04,
-// D2 0.54, D3 1.01, D4 0.95, D5 0.85. D2 NHWC (stride 2, 3.2 MB input) runs at ~120 GB/s from L3.
+// Measured (Zen 4, 2 cores, AVX-512, x oneDNN in one run): NHWC D1-D5 1.27-1.53; NCHW D1 1.02,
+// D2 0.54 (1.09 with the padding inline, pad=2, which `convgen tune` finds), D3 1.01, D4 1.06,
+// D5 0.86. D2 NHWC (stride 2, 3.2 MB input) runs at ~100 GB/s from L3.
 #include "schedules/cpu/common.h"
 #include "schedules/schedule.h"
 
