@@ -148,7 +148,14 @@ inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
 // 3x3 stride 2 on 112x112 (MobileNet's first layer) 45-75 -> 32-34 us, 0.49-0.69 -> 0.93 x
 // oneDNN; 64 -> 128 3x3 stride 2 on 56x56 550-669 -> 524-547 us; R4 about the same. A 5x5 pad-2
 // layer on 28 columns (two column tiles, both reading padding) stays materialised: inline it
-// measured 210 -> 441 us on AVX2.
+// measured 210 -> 441 us on AVX2. An NCHW channel tile that does not take the channels-innermost
+// copy below (fewer than 8 input channels per group: first layers) keeps the padding inline
+// whatever the share: its broadcasts are scalar as in NHWC, and the plane-order copy is a pass
+// parallel over only C_in planes. Measured (Zen 4, AVX-512, fastest of 3 alternating processes,
+// inline vs the copy): R4 1335 -> 1130 us, C4 82 -> 39, 3 -> 32 3x3 s2 on 224x224 330 -> 146,
+// 6 -> 24 3x3 s2 d2 on 33x33 19.1 -> 5.1, 2 -> 96 5x5 s2 on 64x64 72.8 -> 64.6, two small ones
+// 1.01-1.05x; the x-vector tile (vector loads along x) keeps the copy (inline 0.33x on 4 -> 40
+// 5x5 on 28x28).
 // NCHW conv with a channel-vector tile (pad=3): the input copied once with channels innermost,
 // as NHWC, so that each reduction step's broadcasts read consecutive channels of one pixel; in
 // place they step a whole plane apart (C_in streams a plane apart, revisited for every tap of the
@@ -228,7 +235,7 @@ inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, 
         return;
     }
     if (!reads_padding(s)) return;
-    if (nhwc && padding_free_share(s, nhwc_tx) >= 0.5) {
+    if (c.cw && (!nhwc || padding_free_share(s, nhwc_tx) >= 0.5)) {
         c.pad = 2;
         return;
     }
