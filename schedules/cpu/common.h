@@ -536,7 +536,8 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
 // partitioning leaves selects only in edge vectors when the plane is wide enough. Inline measured
 // (Zen 4, fastest of 3 interleaved processes) D2 73.9 -> 44.5 us and 512 ch 3x3 s2 d2 on 7x33
 // 14.5 -> 7.4, but D1 0.81x, E1 0.63x and 5x5 / 7x7 or narrow planes 0.1-0.56x: the default
-// copies, `convgen tune` finds the others.
+// copies except where nchw_depthwise_inline_padding (depthwise.cpp) says, `convgen tune` finds
+// the others.
 inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
     const int v = c.v, xw = c.xw, ty = c.ty, vector_in = c.in_v;

@@ -19,13 +19,28 @@
 //    rows (nchw_depthwise_rows). A stride along x makes every tap two loads and a shuffle: D2
 //    is the slowest NCHW layer of the suite.
 // Measured (Zen 4, 2 cores, AVX-512, x oneDNN in one run): NHWC D1-D5 1.27-1.53; NCHW D1 1.02,
-// D2 0.54 (1.09 with the padding inline, pad=2, which `convgen tune` finds), D3 1.01, D4 1.06,
-// D5 0.86. D2 NHWC (stride 2, 3.2 MB input) runs at ~100 GB/s from L3.
+// D2 0.54 with the plane copy (43.7 against 74.6 us inline, the default now: oneDNN ~40), D3 1.01,
+// D4 1.06, D5 0.86. D2 NHWC (stride 2, 3.2 MB input) runs at ~100 GB/s from L3.
 #include "schedules/cpu/common.h"
 #include "schedules/schedule.h"
 
 namespace convgen {
 namespace cpu {
+
+// NCHW depthwise: the padding stays inline (Choice::pad = 2) instead of a copy of each channel's
+// padded plane when the stride is 2 or more (each output reads several input pixels, so the
+// copy weighs on a thin sweep), the rows read no padding on the right (the shifted last vector
+// would carry the selects) and there are at least 4 x-vectors per row (only the first of them
+// reads padding, and Halide's loop partitioning leaves the others without selects). Measured
+// (Zen 4, AVX-512, fastest of 3 alternating processes, inline vs copy): D2 74.6 -> 43.7 us, 32
+// ch 3x3 s2 on 224x224 148 -> 72, 24 ch on 150x150 48.8 -> 28.2; where the rows read right
+// padding it lost (96 ch on 75x75 0.51x, 5x5 and 7x7 s2 0.51-0.85x), as with 2 x-vectors per
+// row (E1 0.63x) and at stride 1 (D1 0.81x).
+static bool nchw_depthwise_inline_padding(const LayerSpec &s, int v) {
+    const int W = s.out_w();
+    const int max_x = (W - 1) * s.sw + (s.kw - 1) * s.dw - s.pad_l;  // the last input column read
+    return s.sw >= 2 && max_x < s.w && (W + v - 1) / v >= 4;
+}
 
 Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
     const int lanes = f.f32_lanes(), budget = f.vector_registers >= 32 ? 16 : 8;
@@ -45,7 +60,7 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
                 break;
             }
         if (reads_padding(s)) {
-            c.pad = 1;
+            c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : 1;
             c.in_v = nchw_padded_copy_vector(s, lanes);
         }
         return c;
