@@ -62,7 +62,7 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &spec);
 constexpr int kChoiceSpaceVersion = 2;
 
 // The valid Choices one step from `c` (one field changed: a numeric field halved, doubled or
-// moved by one, an enumerated field (par, pad, unroll, dw_par, wcopy) set to each other value),
+// moved by one, an enumerated field (par, pad, unroll, dw_par, dw_pad, wcopy) set to each other value),
 // in field order, over the fields `reference` (the layer's default) uses. `convgen tune`
 // searches the space by these steps.
 std::vector<Choice> neighbors(const Choice &c, const Choice &reference, const LayerSpec &spec);

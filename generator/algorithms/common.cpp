@@ -39,11 +39,9 @@ Expr pointwise_weight(const LayerSpec &spec, const ImageParam &w, const Expr &co
 void define_input(Algorithm &a, const LayerSpec &spec, const ImageParam &in) {
     const Var &c = a.c, &x = a.x, &y = a.y, &n = a.n;
     const bool nchw = spec.layout == Layout::NCHW;
-    // The largest input coordinate any output reads; when no read leaves the image the boundary
-    // condition is vacuous and the select it costs in inner loops is left out.
-    const int max_x = (spec.out_w() - 1) * spec.sw + (spec.kw - 1) * spec.dw - spec.pad_l;
-    const int max_y = (spec.out_h() - 1) * spec.sh + (spec.kh - 1) * spec.dh - spec.pad_t;
-    const bool inside = spec.pad_l == 0 && spec.pad_t == 0 && max_x < spec.w && max_y < spec.h;
+    // When no read leaves the image the boundary condition is vacuous and the select it costs in
+    // inner loops is left out.
+    const bool inside = !spec.reads_padding();
 
     Func src = in;
     if (!inside) {

@@ -72,6 +72,11 @@ struct LayerSpec {
     int out_c() const { return cout; }
     int out_h() const { return (h + pad_t + pad_b - (dh * (kh - 1) + 1)) / sh + 1; }
     int out_w() const { return (w + pad_l + pad_r - (dw * (kw - 1) + 1)) / sw + 1; }
+    // The last input column / row any output reads (may lie in the padding: >= w / >= h).
+    int last_input_x() const { return (out_w() - 1) * sw + (kw - 1) * dw - pad_l; }
+    int last_input_y() const { return (out_h() - 1) * sh + (kh - 1) * dh - pad_t; }
+    // Whether some output reads outside the image (the zero padding).
+    bool reads_padding() const { return pad_l > 0 || pad_t > 0 || last_input_x() >= w || last_input_y() >= h; }
     // Channels of the depthwise stage (dwsep) or of the input (others).
     int mid_c() const { return c * (kind == Kind::Depthwise ? multiplier : 1); }
     // The activation after dwsep's depthwise stage.

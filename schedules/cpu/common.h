@@ -68,14 +68,6 @@ inline void vectorize_if(Func f, const VarOrRVar &v, int factor) {
     if (factor > 1) f.vectorize(v, factor, TailStrategy::ShiftInwards);
 }
 
-// Mirrors define_input(): true when some output reads outside the image, i.e. `input`
-// carries a select and is worth materialising once.
-inline bool reads_padding(const LayerSpec &s) {
-    const int max_x = (s.out_w() - 1) * s.sw + (s.kw - 1) * s.dw - s.pad_l;
-    const int max_y = (s.out_h() - 1) * s.sh + (s.kh - 1) * s.dh - s.pad_t;
-    return !(s.pad_l == 0 && s.pad_t == 0 && max_x < s.w && max_y < s.h);
-}
-
 // The k x k window is unrolled whole up to 5x5 (25 taps); a larger one unrolls kx only.
 inline bool unrolls_whole_window(const LayerSpec &s) { return s.kh * s.kw <= 25; }
 
@@ -163,6 +155,22 @@ inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
 // loads (input_planes, computed per block), and in_v channel vectors read from them with a
 // stride, which LLVM turns into shuffles (8 x 8 blocks: ~1.5 instructions per float; 16 x 16
 // spilled, 2x slower). Padded like pad=1.
+// The zero-padded input computed once before the sweep, in the layout's order, vectorized by
+// `in_v` along its innermost dim, the images and then rows (NHWC) or channels (NCHW) in parallel
+// in at most `tasks` tasks: conv/pointwise pad=1, dwsep's depthwise stage dw_pad=3.
+inline void copy_padded_input(Algorithm &a, int in_v, int tasks) {
+    a.input.compute_root();
+    if (a.spec.n > 1) a.input.parallel(a.n);
+    if (a.spec.layout == Layout::NHWC) {
+        vectorize_if(a.input, a.c, in_v);
+        parallel_in_tasks(a.input, a.y, a.spec.h + a.spec.pad_t + a.spec.pad_b, tasks);
+    } else {
+        a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
+        vectorize_if(a.input, a.x, in_v);
+        parallel_in_tasks(a.input, a.c, a.spec.c, tasks);
+    }
+}
+
 // Applies Choice::pad / in_v (choose_padding).
 inline void apply_padded_input(Algorithm &a, const Choice &c) {
     if (c.pad == 3) {
@@ -177,17 +185,7 @@ inline void apply_padded_input(Algorithm &a, const Choice &c) {
         parallel_in_tasks(a.input, a.y, a.spec.h + a.spec.pad_t + a.spec.pad_b, c.tasks);
         return;
     }
-    if (c.pad != 1) return;
-    a.input.compute_root();
-    if (a.spec.n > 1) a.input.parallel(a.n);
-    if (a.spec.layout == Layout::NHWC) {
-        vectorize_if(a.input, a.c, c.in_v);
-        parallel_in_tasks(a.input, a.y, a.spec.h + a.spec.pad_t + a.spec.pad_b, c.tasks);
-    } else {
-        a.input.reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
-        vectorize_if(a.input, a.x, c.in_v);
-        parallel_in_tasks(a.input, a.c, a.spec.c, c.tasks);
-    }
+    if (c.pad == 1) copy_padded_input(a, c.in_v, c.tasks);
 }
 
 // The vector width for a dim of `extent` elements: lanes or lanes/2, whichever recomputes fewer
@@ -234,7 +232,7 @@ inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, 
         c.in_v = kRepackBlock;
         return;
     }
-    if (!reads_padding(s)) return;
+    if (!s.reads_padding()) return;
     if (c.cw && (!nhwc || padding_free_share(s, nhwc_tx) >= 0.5)) {
         c.pad = 2;
         return;
@@ -646,11 +644,8 @@ inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, in
             .partition(a.x, Halide::Partition::Always);  // padding only in edge vectors
         vectorize_if(a.input, a.x, vector_in);
     } else if (pad == 3) {
-        a.input.compute_root().reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n);
+        copy_padded_input(a, vector_in, tasks);
         a.input.partition(a.x, Halide::Partition::Always);
-        vectorize_if(a.input, a.x, vector_in);
-        parallel_in_tasks(a.input, a.c, a.spec.c, tasks);
-        if (a.spec.n > 1) a.input.parallel(a.n);
     }
     a.dw_acc.compute_at(a.dw, dxo).unroll(a.y);
     vectorize_if(a.dw_acc, a.x, v);

@@ -37,9 +37,7 @@ namespace cpu {
 // padding it lost (96 ch on 75x75 0.51x, 5x5 and 7x7 s2 0.51-0.85x), as with 2 x-vectors per
 // row (E1 0.63x) and at stride 1 (D1 0.81x).
 static bool nchw_depthwise_inline_padding(const LayerSpec &s, int v) {
-    const int W = s.out_w();
-    const int max_x = (W - 1) * s.sw + (s.kw - 1) * s.dw - s.pad_l;  // the last input column read
-    return s.sw >= 2 && max_x < s.w && (W + v - 1) / v >= 4;
+    return s.sw >= 2 && s.last_input_x() < s.w && (s.out_w() + v - 1) / v >= 4;
 }
 
 Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
@@ -59,7 +57,7 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
                 c.ty = t;
                 break;
             }
-        if (reads_padding(s)) {
+        if (s.reads_padding()) {
             c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : 1;
             c.in_v = nchw_padded_copy_vector(s, lanes);
         }

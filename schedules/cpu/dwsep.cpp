@@ -60,7 +60,7 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     } else {
         c.dw_v = pick_vector(lanes, W);
         c.dw_ty = std::min(c.rows, nchw_depthwise_rows(s, f));
-        if (reads_padding(s)) {
+        if (s.reads_padding()) {
             c.in_v = nchw_padded_copy_vector(s, lanes);
             c.dw_pad = dwsep_nchw_padding(s, c.rows);
         }
