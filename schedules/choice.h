@@ -32,7 +32,8 @@ struct Choice {
     int rows = 0;  // output rows per block (Winograd: tile rows); blocks are the parallel tasks
     int par = 0;   // ParallelLoop of the output sweep
     int pad = 0;   // input: 1 zero-padded copy in the layout's order; 2 read in place, padding inline;
-                   // 3 (NCHW, channel tile) copied channels innermost (0: read in place, no padding)
+                   // 3 (NCHW, channel tile) copied channels innermost; 4 (NCHW, stride > 1) copied
+                   // split into its stride phases (0: read in place, no padding)
     int unroll = 0;   // 1: the innermost reduction loop is unrolled whole; 2: it stays a loop
     int dw_v = 0;     // dwsep: vector lanes of the depthwise stage
     int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile

@@ -33,6 +33,12 @@ struct Algorithm {
 
     Halide::Func input;   // (c, x, y, n), zero-padded view of the input buffer
     Halide::Func input_planes;  // NCHW only: the same in the buffer's order (x, y, c, n); input reads it
+    // NCHW with stride sw > 1 only: input split into its sw phases along x, (c, xh, phase, y, n)
+    // = input(c, xh*sw + phase, y, n). Windowed reads go through it (input_at_stride), so a
+    // schedule that stores it turns each tap of an x-vector (NCHW vectors run along x) into a
+    // dense load; inlined, it is the plain read.
+    Halide::Func input_phases;
+    Halide::Var phase{"phase"};
     Halide::Func conv;    // (c, x, y, n): pure init (bias or 0) + one update over `r`
     Halide::RDom r;       // the reduction of `conv`
     Halide::Func output;  // layout order (see above): activation of conv
@@ -75,6 +81,10 @@ Halide::Expr pointwise_weight(const LayerSpec &spec, const Halide::ImageParam &w
 // Defines a.input: the (c, x, y, n) view of the input param `in` of `spec`, zero outside
 // [0,C) x [0,W) x [0,H); for NCHW also a.input_planes, the same in the buffer's order.
 void define_input(Algorithm &a, const LayerSpec &spec, const Halide::ImageParam &in);
+// input(c, x*sw + t, y, n) for the offset t along x of a window tap (kx*dw - pad_l), read
+// through a.input_phases where define_input defined it.
+Halide::Expr input_at_stride(const Algorithm &a, const Halide::Expr &c, const Halide::Expr &x, const Halide::Expr &t,
+                             const Halide::Expr &y, const Halide::Expr &n);
 Halide::Expr activate(Halide::Expr v, Act act);
 // Defines alg.output from alg.conv with the activation in the layout's argument order.
 void define_output(Algorithm &alg);

@@ -1,7 +1,7 @@
 // Shared pieces of the algorithms: the kernel's ImageParams, the zero-padded input view, the
 // activation and the layout-ordered output Func.
 //
-// Entry points (declared in algorithm.h): make_params, pointwise_weight, define_input, activate,
+// Entry points (declared in algorithm.h): make_params, pointwise_weight, define_input, input_at_stride, activate,
 // define_output.
 // Everything here is pure math; nothing reads a Target.
 #include "generator/algorithms/algorithm.h"
@@ -54,7 +54,12 @@ void define_input(Algorithm &a, const LayerSpec &spec, const ImageParam &in) {
             spatial[1] = Range(0, spec.w);
             spatial[2] = Range(0, spec.h);
         }
-        src = BoundaryConditions::constant_exterior(in, 0.0f, spatial);
+        // One dim at a time (rows outside, columns inside): the column condition then stands
+        // alone, and loop partitioning keeps its selects in the edge vectors of each row.
+        Region rows(4), cols(4);
+        rows[nchw ? 1 : 2] = spatial[nchw ? 1 : 2];
+        cols[nchw ? 0 : 1] = spatial[nchw ? 0 : 1];
+        src = BoundaryConditions::constant_exterior(BoundaryConditions::constant_exterior(in, 0.0f, cols), 0.0f, rows);
     }
     Func f("input_padded");
     if (nchw) {
@@ -66,6 +71,18 @@ void define_input(Algorithm &a, const LayerSpec &spec, const ImageParam &in) {
         f(c, x, y, n) = src(c, x, y, n);
     }
     a.input = f;
+    if (nchw && spec.sw > 1) {
+        Func phases("input_phases");
+        phases(c, x, a.phase, y, n) = f(c, x * spec.sw + a.phase, y, n);
+        a.input_phases = phases;
+    }
+}
+
+Expr input_at_stride(const Algorithm &a, const Expr &c, const Expr &x, const Expr &t, const Expr &y, const Expr &n) {
+    const int sw = a.spec.sw;
+    if (!a.input_phases.defined()) return a.input(c, x * sw + t, y, n);
+    // Halide's integer division and modulo round toward -infinity: x*sw + t = (x + t/sw)*sw + t%sw.
+    return a.input_phases(c, x + t / sw, t % sw, y, n);
 }
 
 Expr activate(Expr v, Act act) {

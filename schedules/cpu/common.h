@@ -211,8 +211,19 @@ inline int accumulator_budget(const TargetFacts &f) { return f.vector_registers 
 // (128 bits on every CPU target) sit between. Measured (Zen 4, 2 cores, AVX-512, medians of 3
 // interleaved rounds): D3 (28 columns) 106.6 -> 41.8 us with 4 lanes instead of 1, D4 (14)
 // 55.8 -> 49.5; D1, D2 (112) keep full-width vectors (4 lanes: 2x slower).
-inline int nchw_padded_copy_vector(const LayerSpec &s, int lanes) {
-    return s.w + s.pad_l + s.pad_r <= 2 * lanes ? std::min(lanes, 4) : pick_vector(lanes, s.w);
+// Split into `phases` stride phases (Choice pad=4), a phase row holds 1/phases of the padded
+// width, and an edge vector reads the input with a stride: clamped, that is a gather, so the
+// widest vector (of at least 4 lanes) that leaves one interior vector between the two edges.
+// Measured (Zen 4, AVX-512, fastest of 2 alternating processes): 144 ch 56x56 3x3 s2 (29 per
+// phase) 8 lanes 32.8 us, 4 lanes 40.4, 16 lanes 136.5 (all gathers).
+inline int nchw_padded_copy_vector(const LayerSpec &s, int lanes, int phases = 1) {
+    const int padded = (s.w + s.pad_l + s.pad_r + phases - 1) / phases;
+    if (phases > 1) {
+        int v = lanes;
+        while (v > 4 && 3 * v > padded) v /= 2;
+        return std::min(v, lanes);
+    }
+    return padded <= 2 * lanes ? std::min(lanes, 4) : pick_vector(lanes, s.w);
 }
 
 // The block of the channels-innermost copy (pad=3): 8 columns x 8 channels. An NCHW conv whose
@@ -536,6 +547,19 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
 // 14.5 -> 7.4, but D1 0.81x, E1 0.63x and 5x5 / 7x7 or narrow planes 0.1-0.56x: the default
 // copies except where nchw_depthwise_inline_padding (depthwise.cpp) says, `convgen tune` finds
 // the others.
+// NCHW, stride sw > 1 (Choice pad=4): the zero-padded input of one channel copied at `at` of
+// `f`, split into its stride phases (a.input_phases), each row's phases one after the other.
+// The copy reads every input row once, a dense load and a shuffle per vector; the window's taps
+// then load dense x-vectors of one phase instead of two vectors and a shuffle each.
+inline void copy_input_phases(Algorithm &a, Func f, const Var &at, int vector_in) {
+    a.input_phases.compute_at(f, at)
+        .reorder_storage(a.x, a.phase, a.y, a.c, a.n)
+        .reorder(a.x, a.phase, a.y, a.c, a.n)
+        .partition(a.x, Halide::Partition::Always)  // the padding only in the edge vectors
+        .unroll(a.phase);
+    vectorize_if(a.input_phases, a.x, vector_in);
+}
+
 inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
     const int v = c.v, xw = c.xw, ty = c.ty, vector_in = c.in_v;
@@ -551,9 +575,14 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     parallel_in_tasks(out, a.c, s.cout, c.tasks);
     vectorize_if(out, xi, v);
     if (c.pad == 1) {
-        // Always partition x: only the first and last vectors of a row touch the padding.
-        a.input.compute_at(out, a.c).partition(a.x, Halide::Partition::Always);
+        // Always partition: only the padding rows and the first and last vectors of a row
+        // touch the padding.
+        a.input.compute_at(out, a.c)
+            .partition(a.x, Halide::Partition::Always)
+            .partition(a.y, Halide::Partition::Always);
         vectorize_if(a.input, a.x, vector_in);
+    } else if (c.pad == 4) {
+        copy_input_phases(a, out, a.c, vector_in);
     }
     a.conv.compute_at(out, xo).reorder_storage(a.x, a.y, a.c, a.n).unroll(a.x).unroll(a.y);
     vectorize_if(a.conv, a.x, v);

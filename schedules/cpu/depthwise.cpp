@@ -16,18 +16,24 @@
 //    (k-1)/stride + 1 rows per output row picked in turn.
 //  - NCHW: schedule_depthwise_nchw (common.h: vectors over x, the padded plane of one channel
 //    copied once per channel, runs of channels in parallel) with a tile of one x-vector x ty
-//    rows (nchw_depthwise_rows). A stride along x makes every tap two loads and a shuffle: D2
-//    is the slowest NCHW layer of the suite.
+//    rows (nchw_depthwise_rows). A stride along x makes every tap read two vectors and shuffle
+//    them, unless the copy splits the plane into its stride phases (pad=4): then every tap is
+//    one dense load of one phase, for a shuffle per copied vector.
 // Measured (Zen 4, 2 cores, AVX-512, x oneDNN in one run): NHWC D1-D5 1.27-1.53; NCHW D1 1.02,
-// D2 0.54 with the plane copy (43.7 against 74.6 us inline, the default now: oneDNN ~40), D3 1.01,
-// D4 1.06, D5 0.86. D2 NHWC (stride 2, 3.2 MB input) runs at ~100 GB/s from L3.
+// D2 0.89 (inline padding), D3 1.01, D4 1.06, D5 0.86. D2 NHWC (stride 2, 3.2 MB input) runs at
+// ~100 GB/s from L3.
 #include "schedules/cpu/common.h"
 #include "schedules/schedule.h"
 
 namespace convgen {
 namespace cpu {
 
-// NCHW depthwise: the padding stays inline (Choice::pad = 2) instead of a copy of each channel's
+// NCHW depthwise: where a copy of each channel's padded plane is made, at stride >= 2 it is split
+// into the stride phases (pad=4). Measured (Zen 4, AVX-512, fastest of 3 alternating processes,
+// phases vs plain copy): 200 ch 28x28 5x5 s2 35.9 -> 27.0 us, 240 ch 28x28 5x5 s2 40.5 -> 28.6,
+// 96 ch 75x75 3x3 s2 53.7 -> 46.0, 672 ch 14x14 5x5 s2 41.7 -> 38.7, E1 33.9 -> 33.0; lost on
+// 512 ch 7x33 3x3 d2 s2 (14.1 -> 16.6, 4 rows) and 128 ch 112x13 n=7 5x5 s2 (603 -> 671).
+// The padding stays inline (Choice::pad = 2) instead of a copy of each channel's
 // padded plane when the stride is 2 or more (each output reads several input pixels, so the
 // copy weighs on a thin sweep), the rows read no padding on the right (the shifted last vector
 // would carry the selects) and there are at least 4 x-vectors per row (only the first of them
@@ -58,8 +64,8 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
                 break;
             }
         if (s.reads_padding()) {
-            c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : 1;
-            c.in_v = nchw_padded_copy_vector(s, lanes);
+            c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : s.sw >= 2 ? 4 : 1;
+            c.in_v = nchw_padded_copy_vector(s, lanes, c.pad == 4 ? s.sw : 1);
         }
         return c;
     }
