@@ -555,7 +555,7 @@ inline void copy_input_phases(Algorithm &a, Func f, const Var &at, int vector_in
     a.input_phases.compute_at(f, at)
         .reorder_storage(a.x, a.phase, a.y, a.c, a.n)
         .reorder(a.x, a.phase, a.y, a.c, a.n)
-        .partition(a.x, Halide::Partition::Always)  // the padding only in the edge vectors
+        .partition(a.x, Halide::Partition::Auto)  // the padding only in the edge vectors
         .unroll(a.phase);
     vectorize_if(a.input_phases, a.x, vector_in);
 }
@@ -575,11 +575,11 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     parallel_in_tasks(out, a.c, s.cout, c.tasks);
     vectorize_if(out, xi, v);
     if (c.pad == 1) {
-        // Always partition: only the padding rows and the first and last vectors of a row
-        // touch the padding.
+        // Partitioned: only the padding rows and the first and last vectors of a row touch the
+        // padding. (Partition::Always would be a compile error where a dim has no padding.)
         a.input.compute_at(out, a.c)
-            .partition(a.x, Halide::Partition::Always)
-            .partition(a.y, Halide::Partition::Always);
+            .partition(a.x, Halide::Partition::Auto)
+            .partition(a.y, Halide::Partition::Auto);
         vectorize_if(a.input, a.x, vector_in);
     } else if (c.pad == 4) {
         copy_input_phases(a, out, a.c, vector_in);
@@ -670,11 +670,11 @@ inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, in
     if (pad == 1) {
         a.input.compute_at(a.dw, a.c)
             .reorder_storage(a.x, a.y, a.c, a.n)
-            .partition(a.x, Halide::Partition::Always);  // padding only in edge vectors
+            .partition(a.x, Halide::Partition::Auto);  // padding only in edge vectors
         vectorize_if(a.input, a.x, vector_in);
     } else if (pad == 3) {
         copy_padded_input(a, vector_in, tasks);
-        a.input.partition(a.x, Halide::Partition::Always);
+        a.input.partition(a.x, Halide::Partition::Auto);
     }
     a.dw_acc.compute_at(a.dw, dxo).unroll(a.y);
     vectorize_if(a.dw_acc, a.x, v);
