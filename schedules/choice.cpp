@@ -21,7 +21,7 @@ const std::vector<Field> &fields() {
         {"ty", &Choice::ty, 1, 16},      {"xw", &Choice::xw, 1, 8},      {"tc", &Choice::tc, 1, 64},
         {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 4},
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
-        {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_pad", &Choice::dw_pad, 1, 3},
+        {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_pad", &Choice::dw_pad, 1, 4},
         {"in_v", &Choice::in_v, 1, 64},
         {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096},
     };
@@ -111,6 +111,8 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
         return;
     }
     const bool nhwc = s.layout == Layout::NHWC;
+    if (c.dw_pad == 4 && (nhwc || s.sw < 2))
+        throw SpecError("choice: dw_pad=4 (input copied in stride phases) needs an NCHW layer with stride > 1 along x");
     if (c.pad == 4 && (nhwc || s.sw < 2 || s.kind != Kind::Depthwise))
         throw SpecError("choice: pad=4 (input copied in stride phases) needs an NCHW depthwise layer with stride > 1 "
                         "along x");

@@ -40,7 +40,8 @@ struct Choice {
     int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
     int dw_ty = 0;    // dwsep (NCHW): rows per depthwise register tile
     int dw_pad = 0;   // dwsep (NCHW): the depthwise stage's padded input: 1 copied per row block and
-                      // channel, 2 padding inline, 3 copied once for the whole input
+                      // channel, 2 padding inline, 3 copied once for the whole input, 4 as 1 split
+                      // into its stride phases (stride > 1)
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
     int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)

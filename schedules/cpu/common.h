@@ -651,8 +651,8 @@ inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, in
 // in register tiles of one vector x `ty` rows (the rows share their input rows' loads), the
 // window unrolled outside the tile. When the layer reads padding, `pad` (Choice::dw_pad) says
 // where the zero-padded input lives: 1 the padded rows of one channel copied per block and
-// channel, 2 inline, 3 the whole padded input copied once (channels in parallel), each copy
-// vectorized by `vector_in`. `parallel_channels`: the channels run in parallel (for a single,
+// channel, 2 inline, 3 the whole padded input copied once (channels in parallel), 4 as 1 split
+// into the stride phases (copy_input_phases), each copy vectorized by `vector_in`. `parallel_channels`: the channels run in parallel (for a single,
 // hence serial, row block), in at most `tasks` tasks.
 inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, int ty, int pad, int vector_in,
                                           bool parallel_channels, int tasks) {
@@ -672,6 +672,8 @@ inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, in
             .reorder_storage(a.x, a.y, a.c, a.n)
             .partition(a.x, Halide::Partition::Auto);  // padding only in edge vectors
         vectorize_if(a.input, a.x, vector_in);
+    } else if (pad == 4) {
+        copy_input_phases(a, a.dw, a.c, vector_in);
     } else if (pad == 3) {
         copy_padded_input(a, vector_in, tasks);
         a.input.partition(a.x, Halide::Partition::Auto);

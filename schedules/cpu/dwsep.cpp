@@ -34,9 +34,15 @@ namespace cpu {
 // stride 2 (1.5 and 2.5 times) stays per block: once lost 48 -> 72 on 30x30 20.2 -> 26.4.
 // Padding inline (2) won on 40 -> 100 5x5 s2 on 7x15 n=6 (30 -> 18 us) and S1 (389 -> 364) and
 // lost on the others (up to 0.72x): left to `convgen tune`.
+// A stride-2 window of 5 or more columns copies per block split into the stride phases (4): each
+// tap then loads one dense vector, not two and a shuffle. Measured (same setup, phases vs plain
+// copy): 40 -> 80 5x5 s2 on 28x28 23.5 -> 20.5 us, 100 -> 96 7x7 s2 on 35x35 99 -> 84, 256 -> 24
+// 7x7 s2 on 113x113 even; at 3x3 the copy's cost weighs more: 256 -> 512 on 28x28 276 -> 352,
+// 128 -> 256 on 56x56 334 -> 384, three others even.
 static int dwsep_nchw_padding(const LayerSpec &s, int rows) {
     const int copied = (rows - 1) * s.sh + (s.kh - 1) * s.dh + 1;
-    return copied >= 3 * rows * s.sh ? 3 : 1;
+    if (copied >= 3 * rows * s.sh) return 3;
+    return s.sw >= 2 && s.kw >= 5 ? 4 : 1;
 }
 
 Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
@@ -61,8 +67,8 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
         c.dw_v = pick_vector(lanes, W);
         c.dw_ty = std::min(c.rows, nchw_depthwise_rows(s, f));
         if (s.reads_padding()) {
-            c.in_v = nchw_padded_copy_vector(s, lanes);
             c.dw_pad = dwsep_nchw_padding(s, c.rows);
+            c.in_v = nchw_padded_copy_vector(s, lanes, c.dw_pad == 4 ? s.sw : 1);
         }
     }
     return c;
