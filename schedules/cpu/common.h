@@ -547,6 +547,17 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
 // 14.5 -> 7.4, but D1 0.81x, E1 0.63x and 5x5 / 7x7 or narrow planes 0.1-0.56x: the default
 // copies except where nchw_depthwise_inline_padding (depthwise.cpp) says, `convgen tune` finds
 // the others.
+// The loop partitioning of a padded-input copy along x, `vector_in` lanes a vector, split into
+// `phases` stride phases: forced where the layer reads padding on both sides along x and a row has
+// a vector between the two edge ones (left to Halide, some narrow copies stayed unpartitioned, every
+// vector a clamped gather: dwsep 384 -> 96 3x3 d2 on 15x15 NCHW 101 -> 150 us); else Halide's
+// choice (forced where nothing is left to partition, it is a compile error).
+inline Halide::Partition padding_partition_x(const LayerSpec &s, int vector_in, int phases = 1) {
+    const int row = (s.w + s.pad_l + s.pad_r + phases - 1) / phases;
+    const bool pads_x = s.pad_l > 0 && s.last_input_x() >= s.w;  // both edges (one: not always split)
+    return pads_x && row >= 3 * vector_in ? Halide::Partition::Always : Halide::Partition::Auto;
+}
+
 // NCHW, stride sw > 1 (Choice pad=4): the zero-padded input of one channel copied at `at` of
 // `f`, split into its stride phases (a.input_phases), each row's phases one after the other.
 // The copy reads every input row once, a dense load and a shuffle per vector; the window's taps
@@ -555,7 +566,7 @@ inline void copy_input_phases(Algorithm &a, Func f, const Var &at, int vector_in
     a.input_phases.compute_at(f, at)
         .reorder_storage(a.x, a.phase, a.y, a.c, a.n)
         .reorder(a.x, a.phase, a.y, a.c, a.n)
-        .partition(a.x, Halide::Partition::Auto)  // the padding only in the edge vectors
+        .partition(a.x, padding_partition_x(a.spec, vector_in, a.spec.sw))  // padding in edge vectors
         .unroll(a.phase);
     vectorize_if(a.input_phases, a.x, vector_in);
 }
@@ -575,11 +586,8 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     parallel_in_tasks(out, a.c, s.cout, c.tasks);
     vectorize_if(out, xi, v);
     if (c.pad == 1) {
-        // Partitioned: only the padding rows and the first and last vectors of a row touch the
-        // padding. (Partition::Always would be a compile error where a dim has no padding.)
-        a.input.compute_at(out, a.c)
-            .partition(a.x, Halide::Partition::Auto)
-            .partition(a.y, Halide::Partition::Auto);
+        // Partitioned: only the first and last vectors of a row touch the padding.
+        a.input.compute_at(out, a.c).partition(a.x, padding_partition_x(s, vector_in));
         vectorize_if(a.input, a.x, vector_in);
     } else if (c.pad == 4) {
         copy_input_phases(a, out, a.c, vector_in);
@@ -670,13 +678,13 @@ inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, in
     if (pad == 1) {
         a.input.compute_at(a.dw, a.c)
             .reorder_storage(a.x, a.y, a.c, a.n)
-            .partition(a.x, Halide::Partition::Auto);  // padding only in edge vectors
+            .partition(a.x, padding_partition_x(a.spec, vector_in));  // padding only in edge vectors
         vectorize_if(a.input, a.x, vector_in);
     } else if (pad == 4) {
         copy_input_phases(a, a.dw, a.c, vector_in);
     } else if (pad == 3) {
         copy_padded_input(a, vector_in, tasks);
-        a.input.partition(a.x, Halide::Partition::Auto);
+        a.input.partition(a.x, padding_partition_x(a.spec, vector_in));
     }
     a.dw_acc.compute_at(a.dw, dxo).unroll(a.y);
     vectorize_if(a.dw_acc, a.x, v);
