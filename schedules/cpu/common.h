@@ -205,6 +205,10 @@ inline int pick_vector(int lanes, int extent) {
 // a broadcast and the loads in flight.
 inline int accumulator_budget(const TargetFacts &f) { return f.vector_registers >= 32 ? 24 : 12; }
 
+// The columns of one row of the zero-padded input, split into `phases` stride phases (pad=4,
+// dw_pad=4): the longest phase's.
+inline int padded_row(const LayerSpec &s, int phases = 1) { return (s.w + s.pad_l + s.pad_r + phases - 1) / phases; }
+
 // The vector width of an NCHW depthwise padded-plane copy (Choice::in_v). With at most two
 // full vectors per padded row every vector touches the border, so a full-width copy is a select
 // of clamped gathers, and a scalar one pays a load and a store per element: 4-lane vectors
@@ -217,11 +221,11 @@ inline int accumulator_budget(const TargetFacts &f) { return f.vector_registers 
 // Measured (Zen 4, AVX-512, fastest of 2 alternating processes): 144 ch 56x56 3x3 s2 (29 per
 // phase) 8 lanes 32.8 us, 4 lanes 40.4, 16 lanes 136.5 (all gathers).
 inline int nchw_padded_copy_vector(const LayerSpec &s, int lanes, int phases = 1) {
-    const int padded = (s.w + s.pad_l + s.pad_r + phases - 1) / phases;
+    const int padded = padded_row(s, phases);
     if (phases > 1) {
         int v = lanes;
         while (v > 4 && 3 * v > padded) v /= 2;
-        return std::min(v, lanes);
+        return v;
     }
     return padded <= 2 * lanes ? std::min(lanes, 4) : pick_vector(lanes, s.w);
 }
@@ -534,28 +538,14 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
     return yb;
 }
 
-// Depthwise NCHW (a.conv, window a.r = (kx, ky)) into a.output (x, y, c, n). Loops, innermost
-// first:
-//   [xi: xw vectors of v pixels along x][yi: ty rows]   register tile, unrolled
-//   xo | yo | c (parallel, in Choice::tasks runs of channels) | n
-// with the window unrolled outside the tile. Depthwise is bound by loads, not FMAs, so every load
-// is a whole vector over x. When the layer reads padding, the padded plane of one channel (k-1
-// more rows and columns) is copied once per channel (pad=1), vectorized by `vector_in` along x,
-// so the inner loop has no selects; or the padding stays inline (pad=2), where Halide's loop
-// partitioning leaves selects only in edge vectors when the plane is wide enough. Inline measured
-// (Zen 4, fastest of 3 interleaved processes) D2 73.9 -> 44.5 us and 512 ch 3x3 s2 d2 on 7x33
-// 14.5 -> 7.4, but D1 0.81x, E1 0.63x and 5x5 / 7x7 or narrow planes 0.1-0.56x: the default
-// copies except where nchw_depthwise_inline_padding (depthwise.cpp) says, `convgen tune` finds
-// the others.
 // The loop partitioning of a padded-input copy along x, `vector_in` lanes a vector, split into
 // `phases` stride phases: forced where the layer reads padding on both sides along x and a row has
 // a vector between the two edge ones (left to Halide, some narrow copies stayed unpartitioned, every
 // vector a clamped gather: dwsep 384 -> 96 3x3 d2 on 15x15 NCHW 101 -> 150 us); else Halide's
 // choice (forced where nothing is left to partition, it is a compile error).
 inline Halide::Partition padding_partition_x(const LayerSpec &s, int vector_in, int phases = 1) {
-    const int row = (s.w + s.pad_l + s.pad_r + phases - 1) / phases;
     const bool pads_x = s.pad_l > 0 && s.last_input_x() >= s.w;  // both edges (one: not always split)
-    return pads_x && row >= 3 * vector_in ? Halide::Partition::Always : Halide::Partition::Auto;
+    return pads_x && padded_row(s, phases) >= 3 * vector_in ? Halide::Partition::Always : Halide::Partition::Auto;
 }
 
 // NCHW, stride sw > 1 (Choice pad=4): the zero-padded input of one channel copied at `at` of
@@ -571,6 +561,19 @@ inline void copy_input_phases(Algorithm &a, Func f, const Var &at, int vector_in
     vectorize_if(a.input_phases, a.x, vector_in);
 }
 
+// Depthwise NCHW (a.conv, window a.r = (kx, ky)) into a.output (x, y, c, n). Loops, innermost
+// first:
+//   [xi: xw vectors of v pixels along x][yi: ty rows]   register tile, unrolled
+//   xo | yo | c (parallel, in Choice::tasks runs of channels) | n
+// with the window unrolled outside the tile. Depthwise is bound by loads, not FMAs, so every load
+// is a whole vector over x. When the layer reads padding, the padded plane of one channel (k-1
+// more rows and columns) is copied once per channel (pad=1), vectorized by `vector_in` along x,
+// so the inner loop has no selects; or the padding stays inline (pad=2), where Halide's loop
+// partitioning leaves selects only in edge vectors when the plane is wide enough. Inline measured
+// (Zen 4, fastest of 3 interleaved processes) D2 73.9 -> 44.5 us and 512 ch 3x3 s2 d2 on 7x33
+// 14.5 -> 7.4, but D1 0.81x, E1 0.63x and 5x5 / 7x7 or narrow planes 0.1-0.56x: the default
+// copies except where nchw_depthwise_inline_padding (depthwise.cpp) says, `convgen tune` finds
+// the others.
 inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
     const int v = c.v, xw = c.xw, ty = c.ty, vector_in = c.in_v;
@@ -660,8 +663,9 @@ inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, in
 // window unrolled outside the tile. When the layer reads padding, `pad` (Choice::dw_pad) says
 // where the zero-padded input lives: 1 the padded rows of one channel copied per block and
 // channel, 2 inline, 3 the whole padded input copied once (channels in parallel), 4 as 1 split
-// into the stride phases (copy_input_phases), each copy vectorized by `vector_in`. `parallel_channels`: the channels run in parallel (for a single,
-// hence serial, row block), in at most `tasks` tasks.
+// into the stride phases (copy_input_phases), each copy vectorized by `vector_in`.
+// `parallel_channels`: the channels run in parallel (for a single, hence serial, row block), in
+// at most `tasks` tasks.
 inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, int ty, int pad, int vector_in,
                                           bool parallel_channels, int tasks) {
     const RVar kx = a.dw_r[0], ky = a.dw_r[1];
