@@ -13,9 +13,14 @@
 //  - NCHW: dw vectorized over x (the input's contiguous dim), stored x-innermost, in tiles of one
 //    vector x dw_ty rows that share their input rows' loads (with a single block its channels
 //    run in parallel); the pointwise stage is the same channel-vector tile as NHWC, its output
-//    stored a vector of columns per channel (the tile transposed in registers, conv.cpp).
-//    Measured (Zen 4, AVX-512, 2 cores; rows of one, serial channels before): 256 -> 24 7x7 s2
-//    on 113x113 2183 -> 1695 us, 100 -> 96 7x7 s2 on 35x35 226 -> 145.
+//    stored a vector of columns per channel (the tile transposed in registers, conv.cpp). A block
+//    has at least the rows of one such tile (nchw_depthwise_rows), small pointwise weights or
+//    not: with one-row blocks each output row loaded its k input rows alone. Measured (Zen 4,
+//    AVX-512, 2 threads, fastest of 4 alternating processes, one-row blocks -> tile rows):
+//    64 -> 32 7x7 on 57x56 n=7 3551 -> 1988 us, 240 -> 16 7x7 on 17x17 73.6 -> 36.0, 40 -> 100
+//    5x5 s2 on 7x15 n=6 35.4 -> 16.3, 64 -> 32 on 35x35 64.1 -> 44.9, 16 -> 64 7x7 d2 on 149x149
+//    922 -> 662, S1 386 -> 353; 9 of 22 layers gained 10% or more; lost: 16 -> 240 on 27x13 n=7
+//    130 -> 149, 20 -> 36 on 17x17 11.9 -> 13.4.
 // Measured (Zen4, 2 cores, AVX-512, NHWC): S1-S4 1.01-1.07 x oneDNN (dw + pw primitives),
 // S2b8 1.29; S2-S4 are within 10% of the FMA peak.
 #include "schedules/cpu/common.h"
@@ -27,7 +32,10 @@ namespace cpu {
 // NCHW: where the depthwise stage's zero-padded input lives (Choice::dw_pad). A row block of
 // `rows` output rows copies (rows - 1) * stride + (k - 1) * dilation + 1 padded input rows per
 // channel; when that is 3 or more times the rows it advances, the whole input is copied once
-// instead (one more fork and join). Measured (Zen 4, AVX-512, 2 threads, fastest of 3
+// instead (one more fork and join). With a depthwise tile's rows per block (default_dwsep) that
+// leaves the blocks cut to a row or two by a wide intermediate (C x W); the measurements below
+// were taken with one-row blocks (32 -> 40 on 13x13, one 13-row block copied per block: 9.1 us,
+// against 10.3 for one-row blocks copied once). Measured (Zen 4, AVX-512, 2 threads, fastest of 3
 // interleaved processes, once vs per block, one-row blocks): 32 -> 40 3x3 d2 on 13x13 19.7 ->
 // 10.5 us, 44 -> 24 3x3 d2 on 17x9 n=3 41.3 -> 27.9, 20 -> 36 3x3 on 17x17 15.2 -> 11.9, 16 ->
 // 64 7x7 d2 on 149x149 1067 -> 923; S1 and 64 -> 32 on 35x35 even (389 vs 397, 61 vs 64);
@@ -49,7 +57,10 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const int lanes = f.f32_lanes();
     const int W = s.out_w(), H = s.out_h();
     const bool small_weights = 4 * int64_t(s.c) * s.cout * 2 <= f.l1_bytes;
-    const int rows = even_row_blocks(H, small_weights ? 1 : dwsep_rows_fitting(s, f.l2_bytes / 4));
+    const int fitting = dwsep_rows_fitting(s, f.l2_bytes / 4);
+    // NCHW: at least a depthwise register tile's rows (they share their input rows' loads).
+    const int least = s.layout == Layout::NCHW ? std::min(nchw_depthwise_rows(s, f), fitting) : 1;
+    const int rows = even_row_blocks(H, std::max(least, small_weights ? 1 : fitting));
     Choice c;
     const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, gemm_products(s), 1);
     if (channel_tile) {
