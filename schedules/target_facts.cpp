@@ -12,6 +12,7 @@ TargetFacts default_facts(const Halide::Target &t) {
     if (t.arch == Target::ARM) {
         f.vector_registers = 32;  // v0-v31, 4 fp32 lanes each
         f.l1_bytes = 64 << 10;
+        f.l1_ways = 4;
         f.l2_bytes = 1 << 20;
     } else if (t.has_feature(Target::AVX512) || t.has_feature(Target::AVX512_Skylake) ||
                t.has_feature(Target::AVX512_Cannonlake) || t.has_feature(Target::AVX512_Zen4) ||
@@ -55,8 +56,12 @@ TargetFacts host_facts(const Halide::Target &t) {
         if (level.empty()) break;
         const long size = read_size(dir + "size");
         if (size <= 0 || size > (1L << 30)) continue;
-        if (level == "1" && type == "Data") f.l1_bytes = int(size);
-        else if (level == "2" && type != "Instruction") f.l2_bytes = int(size);
+        if (level == "1" && type == "Data") {
+            f.l1_bytes = int(size);
+            const long ways = read_size(dir + "ways_of_associativity"), line = read_size(dir + "coherency_line_size");
+            if (ways > 0 && ways <= 64) f.l1_ways = int(ways);
+            if (line >= 16 && line <= 1024) f.line_bytes = int(line);
+        } else if (level == "2" && type != "Instruction") f.l2_bytes = int(size);
         else if (level == "3" && type != "Instruction") f.l3_bytes = int(size);
     }
     if (unsigned n = std::thread::hardware_concurrency()) f.cores = int(n);
@@ -67,6 +72,7 @@ std::string to_text(const TargetFacts &f) {
     std::ostringstream o;
     o << "source=" << f.source << " vector_bits=" << f.vector_bits << " vector_registers=" << f.vector_registers
       << " fma_latency=" << f.fma_latency << " fma_units=" << f.fma_units << " l1=" << f.l1_bytes
+      << " l1_ways=" << f.l1_ways << " line=" << f.line_bytes
       << " l2=" << f.l2_bytes << " l3=" << f.l3_bytes << " cores=" << f.cores;
     return o.str();
 }

@@ -11,6 +11,8 @@
 
 #include "Halide.h"
 
+#include <algorithm>
+
 #include <string>
 
 namespace convgen {
@@ -21,6 +23,8 @@ struct TargetFacts {
     int fma_latency = 4;        // cycles of a vector FMA (4 on every x86 core since Skylake, A76+)
     int fma_units = 2;          // vector FMAs issued per cycle (not readable from the OS: 2 by default)
     int l1_bytes = 32 << 10;    // L1 data cache (defaults: 32 KiB x86, 64 KiB AArch64)
+    int l1_ways = 8;            // its associativity (defaults: 8 x86, 4 AArch64)
+    int line_bytes = 64;        // its line (64 on x86 and most AArch64 cores)
     int l2_bytes = 512 << 10;   // L2 cache (defaults: 1 MiB AVX-512 cores, 512 KiB others, 1 MiB AArch64)
     int l3_bytes = 0;           // last-level cache shared by all cores, 0 when unknown
     int cores = 2;              // cores the kernel's parallel loops are sized for
@@ -29,6 +33,7 @@ struct TargetFacts {
     // FMAs that must be in flight to keep the FMA units busy (latency x units): the fewest
     // accumulators a register tile may hold.
     int fmas_in_flight() const { return fma_latency * fma_units; }
+    int l1_sets() const { return std::max(1, l1_bytes / std::max(1, line_bytes * l1_ways)); }
 };
 
 // The documented defaults of the target's ISA (see the fields).

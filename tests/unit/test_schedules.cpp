@@ -132,6 +132,8 @@ TEST(TargetFacts, DefaultsPerIsa) {
     EXPECT_EQ(a.source, "defaults");
     EXPECT_EQ(default_facts(Halide::Target("x86-64-linux-avx2-fma")).vector_registers, 16);
     EXPECT_EQ(default_facts(Halide::Target("arm-64-linux")).l1_bytes, 64 << 10);
+    EXPECT_EQ(default_facts(Halide::Target("arm-64-linux")).l1_sets(), 256);  // 64 KiB, 4 ways, 64 B lines
+    EXPECT_EQ(a.l1_sets(), 64);                                              // 32 KiB, 8 ways
 }
 
 TEST(TargetFacts, HostReadsTheMachine) {
@@ -139,6 +141,9 @@ TEST(TargetFacts, HostReadsTheMachine) {
     EXPECT_EQ(host.facts.source, "host");
     EXPECT_GE(host.facts.l1_bytes, 8 << 10);
     EXPECT_GE(host.facts.l2_bytes, host.facts.l1_bytes);
+    EXPECT_GE(host.facts.l1_ways, 1);
+    EXPECT_GE(host.facts.line_bytes, 16);
+    EXPECT_GE(host.facts.l1_sets(), 1);
     EXPECT_GE(host.facts.cores, 1);
     EXPECT_EQ(resolve_target("x86_avx2").facts.source, "defaults");
     EXPECT_THAT(to_text(host.facts), HasSubstr("source=host"));
