@@ -12,7 +12,6 @@
 #include "Halide.h"
 
 #include <algorithm>
-
 #include <string>
 
 namespace convgen {

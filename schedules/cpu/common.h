@@ -320,8 +320,8 @@ inline std::vector<std::pair<int, int>> ranked_nhwc_tiles(const LayerSpec &s, co
     const bool pow2_columns = s.layout == Layout::NCHW && gemm_products(s) < 4 * v;
     // NHWC broadcasts from the input's pixels (dwsep: from its depthwise intermediate's, 1 apart);
     // NCHW ones read consecutive floats of one channel's row.
-    const int columns = s.layout == Layout::NCHW ? W
-                        : std::min<int64_t>(W, l1_broadcast_columns(f, int64_t(s.kind == Kind::Dwsep ? 1 : s.sw) * s.c * 4));
+    const int64_t pixel_bytes = int64_t(s.kind == Kind::Dwsep ? 1 : s.sw) * s.c * 4;
+    const int columns = s.layout == Layout::NCHW ? W : std::min(W, l1_broadcast_columns(f, pixel_bytes));
     // Whole vectors only: a channel tile wider than cout would read outside the buffers.
     const int nvec = std::max(1, s.cout / v);
     const int max_cw = std::min(nvec, f.vector_registers >= 32 ? 4 : 2);
