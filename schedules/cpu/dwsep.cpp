@@ -58,9 +58,10 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const int W = s.out_w(), H = s.out_h();
     const bool small_weights = 4 * int64_t(s.c) * s.cout * 2 <= f.l1_bytes;
     const int fitting = dwsep_rows_fitting(s, f.l2_bytes / 4);
-    // NCHW: at least a depthwise register tile's rows (they share their input rows' loads).
+    // The fewest rows a block may have: NHWC one, NCHW a depthwise register tile's (they share
+    // their input rows' loads), which never exceeds what fits.
     const int least = s.layout == Layout::NCHW ? std::min(nchw_depthwise_rows(s, f), fitting) : 1;
-    const int rows = even_row_blocks(H, std::max(least, small_weights ? 1 : fitting));
+    const int rows = even_row_blocks(H, small_weights ? least : fitting);
     Choice c;
     const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, gemm_products(s), 1);
     if (channel_tile) {
