@@ -81,9 +81,9 @@ Halide::Expr pointwise_weight(const LayerSpec &spec, const Halide::ImageParam &w
 // Defines a.input: the (c, x, y, n) view of the input param `in` of `spec`, zero outside
 // [0,C) x [0,W) x [0,H); for NCHW also a.input_planes, the same in the buffer's order.
 void define_input(Algorithm &a, const LayerSpec &spec, const Halide::ImageParam &in);
-// input(c, x*sw + t, y, n) for the offset t along x of a window tap (kx*dw - pad_l), read
-// through a.input_phases where define_input defined it.
-Halide::Expr input_at_stride(const Algorithm &a, const Halide::Expr &c, const Halide::Expr &x, const Halide::Expr &t,
+// input(c, x*sw + kx*dw - pad_l, y, n), the input under window tap kx along x, read through
+// a.input_phases where define_input defined it.
+Halide::Expr input_at_stride(const Algorithm &a, const Halide::Expr &c, const Halide::Expr &x, const Halide::Expr &kx,
                              const Halide::Expr &y, const Halide::Expr &n);
 Halide::Expr activate(Halide::Expr v, Act act);
 // Defines alg.output from alg.conv with the activation in the layout's argument order.

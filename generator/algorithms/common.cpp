@@ -78,10 +78,19 @@ void define_input(Algorithm &a, const LayerSpec &spec, const ImageParam &in) {
     }
 }
 
-Expr input_at_stride(const Algorithm &a, const Expr &c, const Expr &x, const Expr &t, const Expr &y, const Expr &n) {
-    const int sw = a.spec.sw;
-    if (!a.input_phases.defined()) return a.input(c, x * sw + t, y, n);
-    // Halide's integer division and modulo round toward -infinity: x*sw + t = (x + t/sw)*sw + t%sw.
+Expr input_at_stride(const Algorithm &a, const Expr &c, const Expr &x, const Expr &kx, const Expr &y, const Expr &n) {
+    const LayerSpec &s = a.spec;
+    const int sw = s.sw;
+    if (!a.input_phases.defined()) return a.input(c, x * sw + kx * s.dw - s.pad_l, y, n);
+    // x*sw + kx*dw - pad_l = (x + (kx*dw - pad_l)/sw)*sw + (kx*dw - pad_l)%sw; Halide's division
+    // and modulo round toward -infinity. When the dilation is a multiple of the stride every tap
+    // reads the one phase (-pad_l) mod sw: said as a constant, bounds inference asks for that
+    // phase alone (a dilated stride-2 window reads half the input).
+    if (s.dw % sw == 0) {
+        const int p = ((-s.pad_l) % sw + sw) % sw;
+        return a.input_phases(c, x + kx * (s.dw / sw) + (-s.pad_l - p) / sw, p, y, n);
+    }
+    const Expr t = kx * s.dw - s.pad_l;
     return a.input_phases(c, x + t / sw, t % sw, y, n);
 }
 

@@ -25,7 +25,7 @@ Algorithm build_depthwise(const LayerSpec &spec) {
     a.conv = Func("conv");
     a.conv(c, x, y, n) = spec.bias ? a.params[2](c) : Expr(0.0f);
     a.conv(c, x, y, n) += weight(c, kx, ky) *
-                          input_at_stride(a, m == 1 ? Expr(c) : c / m, x, kx * spec.dw - spec.pad_l,
+                          input_at_stride(a, m == 1 ? Expr(c) : c / m, x, kx,
                                           y * spec.sh + ky * spec.dh - spec.pad_t, n);
     define_output(a);
     return a;

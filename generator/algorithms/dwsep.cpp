@@ -31,7 +31,7 @@ Algorithm build_dwsep(const LayerSpec &spec) {
     a.dw_acc = Func("dw_acc");
     a.dw_acc(c, x, y, n) = dw_bias(c);
     a.dw_acc(c, x, y, n) += dw_weight(c, kx, ky) *
-                            input_at_stride(a, c, x, kx * spec.dw - spec.pad_l,
+                            input_at_stride(a, c, x, kx,
                                             y * spec.sh + ky * spec.dh - spec.pad_t, n);
     a.dw = Func("dw");
     a.dw(c, x, y, n) = activate(a.dw_acc(c, x, y, n), spec.dw_stage_act());
