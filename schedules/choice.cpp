@@ -135,6 +135,33 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");
 }
 
+const Choice &strategy_of(const Choice &c, const std::vector<Choice> &strategies) {
+    for (const Choice &s : strategies) {
+        bool same = true;
+        for (const Field &f : fields()) same = same && ((c.*f.member != 0) == (s.*f.member != 0));
+        if (same) return s;
+    }
+    return strategies.at(0);
+}
+
+Choice parse_valid_choice(const std::string &text, const std::vector<Choice> &strategies, const LayerSpec &spec) {
+    try {
+        const Choice c = parse_choice(text, strategies.at(0));
+        validate(c, strategies[0], spec);
+        return c;
+    } catch (const SpecError &e) {
+        std::string others;
+        for (size_t i = 1; i < strategies.size(); i++) try {
+                const Choice c = parse_choice(text, strategies[i]);
+                validate(c, strategies[i], spec);
+                return c;
+            } catch (const SpecError &o) {
+                others += std::string("; as the strategy ") + to_text(strategies[i]) + ": " + o.what();
+            }
+        throw SpecError(e.what() + others);
+    }
+}
+
 std::vector<Choice> neighbors(const Choice &c, const Choice &reference, const LayerSpec &spec) {
     std::vector<Choice> out;
     auto add = [&](Choice n) {

@@ -59,6 +59,13 @@ Choice parse_choice(const std::string &text, Choice base = {});
 // this layer, whose used fields are the only ones allowed). Throws SpecError naming the field.
 void validate(const Choice &c, const Choice &reference, const LayerSpec &spec);
 
+// A layer's schedule may have several strategies, each a default point using its own fields
+// (strategy_defaults, schedules/schedule.h; the default first). strategy_of: the one whose fields
+// `c` uses, else the first. parse_valid_choice: `text` set on top of each strategy's point in
+// turn, the first that validates; the default's SpecError when none does.
+const Choice &strategy_of(const Choice &c, const std::vector<Choice> &strategies);
+Choice parse_valid_choice(const std::string &text, const std::vector<Choice> &strategies, const LayerSpec &spec);
+
 // The version of the space: bumped when a field's meaning changes, so that tuning records
 // (generator/driver/tuning_db.h) made for another space are not applied.
 constexpr int kChoiceSpaceVersion = 2;

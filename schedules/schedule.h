@@ -41,6 +41,11 @@ Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, co
                          const std::string &override_text = "", ScheduleSource source = ScheduleSource::Override);
 // The layer's default Choice for the target (what choose_schedule starts from).
 Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts);
+// The default point of each strategy the layer's schedule has, the default first: Choices of
+// different strategies use different fields (NCHW GEMMs: cw, tx of the channel-vector tile or
+// xw, ty, tc of x-vectors), so neither is a step from the other; `convgen tune` starts from each,
+// and a --choice or tuning record may name any of them.
+std::vector<Choice> strategy_defaults(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts);
 // Up to `k` other points the default function's own model ranks next (today: the NHWC register
 // tile's (cw, tx) by its throughput model), each differing from the default only there; empty
 // for kernels without such a model. `convgen tune` measures them first.
@@ -72,6 +77,11 @@ void apply_dwsep(Algorithm &a, const Choice &c);
 void apply_winograd(Algorithm &a, const Choice &c);
 int pointwise_weight_block(const LayerSpec &s, const Choice &c);
 std::vector<Choice> model_alternatives(const LayerSpec &s, const TargetFacts &f, const Choice &d, int k);
+// The default point of each strategy of the kind (default first): NCHW conv, pointwise and dwsep
+// have two, the channel-vector tile and x-vectors (nchw_channel_tile picks the default).
+std::vector<Choice> conv_strategies(const LayerSpec &s, const TargetFacts &f);
+std::vector<Choice> pointwise_strategies(const LayerSpec &s, const TargetFacts &f);
+std::vector<Choice> dwsep_strategies(const LayerSpec &s, const TargetFacts &f);
 }  // namespace cpu
 
 namespace cuda {  // NVIDIA GPUs through Halide's CUDA backend (schedules/cuda/); no Choice fields yet

@@ -151,12 +151,26 @@ Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const
     return spec.algo == Algo::Winograd ? f.winograd_default(spec, facts) : f.defaults[int(spec.kind)](spec, facts);
 }
 
+std::vector<Choice> strategy_defaults(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts) {
+    family_for(spec, target);  // names an unsupported target or algorithm
+    std::vector<Choice> out;
+    if (is_cpu(target) && spec.algo != Algo::Winograd) switch (spec.kind) {
+        case Kind::Conv: out = cpu::conv_strategies(spec, facts); break;
+        case Kind::Pointwise: out = cpu::pointwise_strategies(spec, facts); break;
+        case Kind::Dwsep: out = cpu::dwsep_strategies(spec, facts); break;
+        case Kind::Depthwise: break;
+        }
+    if (out.empty()) return {default_choice(spec, target, facts)};
+    for (Choice &c : out) c.tasks = cpu::default_tasks(spec, facts);
+    return out;
+}
+
 Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
                          const std::string &override_text, ScheduleSource source) {
-    Schedule s{default_choice(spec, target, facts), ScheduleSource::Default};
+    const std::vector<Choice> strategies = strategy_defaults(spec, target, facts);
+    Schedule s{strategies[0], ScheduleSource::Default};
     if (!override_text.empty()) {
-        const Choice c = parse_choice(override_text, s.choice);
-        validate(c, s.choice, spec);
+        const Choice c = parse_valid_choice(override_text, strategies, spec);
         if (c != s.choice) s = {c, source};
     }
     return s;

@@ -130,6 +130,7 @@ public:
         const Specialized sp = specialize(layer, target);
         spec_ = sp.spec;
         default_ = sp.schedule.choice;
+        strategies_ = strategy_defaults(spec_, target_.target, target_.facts);
     }
 
     TuneOutcome run(const LayerSpec &layer) {
@@ -142,11 +143,12 @@ public:
         Choice current = default_, best = default_;
         score_[out.default_choice] = 1.0;
         batch({}, default_);  // the default's own time first
-        // Then the points the default function's model ranks next, then local search from the best.
-        std::vector<Choice> seeds;
+        // Then the other strategies' default points and the points the default function's model
+        // ranks next, then local search from the best (steps within its strategy).
+        std::vector<Choice> seeds(strategies_.begin() + 1, strategies_.end());
         for (const Choice &c : model_alternatives(spec_, target_.target, target_.facts, int(kBatch))) try {
                 validate(c, default_, spec_);
-                seeds.push_back(c);
+                if (seeds.size() < kBatch) seeds.push_back(c);
             } catch (const SpecError &) {
             }
         int restarts = 0;
@@ -154,7 +156,8 @@ public:
         for (;;) {
             if (interrupted()) throw Interrupted();
             if (seconds_since(start) + per_batch > o_.budget_s) break;
-            std::vector<Choice> next = unmeasured(seeds.empty() ? neighbors(current, default_, spec_) : seeds);
+            std::vector<Choice> next =
+                unmeasured(seeds.empty() ? neighbors(current, strategy_of(current, strategies_), spec_) : seeds);
             seeds.clear();
             bool restart = next.empty();
             if (restart) {
@@ -220,7 +223,7 @@ private:
         for (int attempt = 0; attempt < 20; attempt++) {
             Choice c = from;
             for (int step = 0; step < kWalk; step++) {
-                const std::vector<Choice> n = neighbors(c, default_, spec_);
+                const std::vector<Choice> n = neighbors(c, strategy_of(c, strategies_), spec_);
                 if (n.empty()) break;
                 c = n[std::uniform_int_distribution<size_t>(0, n.size() - 1)(rng_)];
             }
@@ -297,6 +300,7 @@ private:
     std::mt19937_64 rng_;
     LayerSpec spec_;
     Choice default_;
+    std::vector<Choice> strategies_;  // the default first (strategy_defaults)
     std::vector<double> reference_;
     std::map<std::string, double> score_;       // Choice text -> speed relative to the default
     std::map<std::string, std::string> bad_;    // Choice text -> why it failed

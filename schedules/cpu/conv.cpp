@@ -23,9 +23,11 @@
 namespace convgen {
 namespace cpu {
 
-Choice default_conv(const LayerSpec &s, const TargetFacts &f) {
+// The point of one NCHW strategy (channel_tile: the channel-vector tile, else x-vectors); NHWC
+// always takes the channel tile.
+static Choice conv_choice(const LayerSpec &s, const TargetFacts &f, bool channel_tile) {
     Choice c;
-    if (s.layout == Layout::NHWC || nchw_channel_tile(s, f, gemm_products(s), s.sw)) {
+    if (s.layout == Layout::NHWC || channel_tile) {
         choose_nhwc_tile(c, s, f);
         choose_gemm_nhwc_sweep(c, s, f, s.out_h());
         choose_weight_copy(c, s, f);
@@ -37,10 +39,20 @@ Choice default_conv(const LayerSpec &s, const TargetFacts &f) {
     return c;
 }
 
+Choice default_conv(const LayerSpec &s, const TargetFacts &f) {
+    return conv_choice(s, f, nchw_channel_tile(s, f, gemm_products(s), s.sw));
+}
+
 void apply_conv(Algorithm &a, const Choice &c) {
     apply_padded_input(a, c);
     if (c.cw) schedule_gemm_nhwc(a, c, {a.r[0], a.r[1], a.r[2]});
     else schedule_gemm_nchw(a, c, {a.r[1], a.r[2], a.r[0]}, false);
+}
+
+std::vector<Choice> conv_strategies(const LayerSpec &s, const TargetFacts &f) {
+    const Choice d = default_conv(s, f);
+    if (s.layout == Layout::NHWC) return {d};
+    return {d, conv_choice(s, f, !d.cw)};
 }
 
 // The kinds whose default sizes its channel-vector tile by choose_nhwc_tile's model (conv,

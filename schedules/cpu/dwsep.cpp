@@ -53,7 +53,9 @@ static int dwsep_nchw_padding(const LayerSpec &s, int rows) {
     return s.sw >= 2 && s.kw >= 5 ? 4 : 1;
 }
 
-Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
+// The point of one NCHW strategy of the pointwise stage (channel_tile: the channel-vector tile,
+// else x-vectors); NHWC always takes the channel tile.
+static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channel_tile) {
     const int lanes = f.f32_lanes();
     const int W = s.out_w(), H = s.out_h();
     const bool small_weights = 4 * int64_t(s.c) * s.cout * 2 <= f.l1_bytes;
@@ -63,8 +65,7 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
     const int least = s.layout == Layout::NCHW ? std::min(nchw_depthwise_rows(s, f), fitting) : 1;
     const int rows = even_row_blocks(H, small_weights ? least : fitting);
     Choice c;
-    const bool channel_tile = s.layout == Layout::NHWC || nchw_channel_tile(s, f, gemm_products(s), 1);
-    if (channel_tile) {
+    if (s.layout == Layout::NHWC || channel_tile) {
         choose_nhwc_tile(c, s, f);
         choose_gemm_nhwc_sweep(c, s, f, rows);
     } else {
@@ -84,6 +85,16 @@ Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
         }
     }
     return c;
+}
+
+Choice default_dwsep(const LayerSpec &s, const TargetFacts &f) {
+    return dwsep_choice(s, f, nchw_channel_tile(s, f, gemm_products(s), 1));
+}
+
+std::vector<Choice> dwsep_strategies(const LayerSpec &s, const TargetFacts &f) {
+    const Choice d = default_dwsep(s, f);
+    if (s.layout == Layout::NHWC) return {d};
+    return {d, dwsep_choice(s, f, !d.cw)};
 }
 
 void apply_dwsep(Algorithm &a, const Choice &c) {

@@ -20,16 +20,25 @@
 namespace convgen {
 namespace cpu {
 
-Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) {
-    Choice c = default_conv(s, f);
-    if (c.wcopy && pointwise_weight_block(s, c)) c.wcopy = 2;  // the runtime blocks them already
+// The runtime blocks the weights of a tile whose channel block divides cout (pointwise_weight_
+// block): no copy then.
+static Choice pointwise_choice(const LayerSpec &s, Choice c) {
+    if (c.wcopy && pointwise_weight_block(s, c)) c.wcopy = 2;
     return c;
 }
+
+Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) { return pointwise_choice(s, default_conv(s, f)); }
 
 void apply_pointwise(Algorithm &a, const Choice &c) {
     apply_padded_input(a, c);
     if (c.cw) schedule_gemm_nhwc(a, c, {a.r.x});
     else schedule_gemm_nchw(a, c, {a.r.x}, false);
+}
+
+std::vector<Choice> pointwise_strategies(const LayerSpec &s, const TargetFacts &f) {
+    std::vector<Choice> out;
+    for (const Choice &c : conv_strategies(s, f)) out.push_back(pointwise_choice(s, c));
+    return out;
 }
 
 int pointwise_weight_block(const LayerSpec &s, const Choice &c) {
