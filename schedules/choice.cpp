@@ -145,21 +145,15 @@ const Choice &strategy_of(const Choice &c, const std::vector<Choice> &strategies
 }
 
 Choice parse_valid_choice(const std::string &text, const std::vector<Choice> &strategies, const LayerSpec &spec) {
-    try {
-        const Choice c = parse_choice(text, strategies.at(0));
-        validate(c, strategies[0], spec);
-        return c;
-    } catch (const SpecError &e) {
-        std::string others;
-        for (size_t i = 1; i < strategies.size(); i++) try {
-                const Choice c = parse_choice(text, strategies[i]);
-                validate(c, strategies[i], spec);
-                return c;
-            } catch (const SpecError &o) {
-                others += std::string("; as the strategy ") + to_text(strategies[i]) + ": " + o.what();
-            }
-        throw SpecError(e.what() + others);
-    }
+    std::string errors;  // the default's, then each other strategy's
+    for (size_t i = 0; i < strategies.size(); i++) try {
+            const Choice c = parse_choice(text, strategies[i]);
+            validate(c, strategies[i], spec);
+            return c;
+        } catch (const SpecError &e) {
+            errors += i == 0 ? std::string(e.what()) : "; as the strategy " + to_text(strategies[i]) + ": " + e.what();
+        }
+    throw SpecError(errors);
 }
 
 std::vector<Choice> neighbors(const Choice &c, const Choice &reference, const LayerSpec &spec) {

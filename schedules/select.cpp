@@ -36,11 +36,13 @@ const char *arch_name(Halide::Target::Arch a) {
 // declarations in schedule.h, one row here, and its rows in generator/driver/targets.cpp.
 // A family without Choice fields (CUDA today) returns the empty Choice and schedules itself.
 using DefaultFn = Choice (*)(const LayerSpec &, const TargetFacts &);
+using StrategiesFn = std::vector<Choice> (*)(const LayerSpec &, const TargetFacts &);
 using ApplyFn = void (*)(Algorithm &, const Choice &, const Halide::Target &);
 struct Family {
     const char *name;
     bool (*matches)(const Halide::Target &t);
     DefaultFn defaults[4];  // indexed by Kind
+    StrategiesFn strategies[4];  // each strategy's default point, the default first; null: the default alone
     ApplyFn apply[4];
     DefaultFn winograd_default;  // conv with algo=winograd; null: no Winograd schedule
     ApplyFn winograd_apply;
@@ -52,12 +54,18 @@ void on_cpu(Algorithm &a, const Choice &c, const Halide::Target &) { F(a, c); }
 template <void (*F)(Algorithm &, const Halide::Target &)>
 void on_gpu(Algorithm &a, const Choice &, const Halide::Target &t) { F(a, t); }
 Choice no_choice(const LayerSpec &, const TargetFacts &) { return {}; }
-// A CPU kind's default Choice with the family's rule for parallel tasks.
+// A CPU kind's default Choice, and its strategies' points, with the family's rule for parallel tasks.
 template <DefaultFn F>
 Choice cpu_default(const LayerSpec &s, const TargetFacts &f) {
     Choice c = F(s, f);
     c.tasks = cpu::default_tasks(s, f);
     return c;
+}
+template <StrategiesFn F>
+std::vector<Choice> cpu_strategies(const LayerSpec &s, const TargetFacts &f) {
+    std::vector<Choice> out = F(s, f);
+    for (Choice &c : out) c.tasks = cpu::default_tasks(s, f);
+    return out;
 }
 
 bool is_cpu(const Halide::Target &t) {
@@ -70,15 +78,20 @@ const Family kFamilies[] = {
     {"x86", [](const Halide::Target &t) { return is_cpu(t) && t.arch == Halide::Target::X86; },
      {cpu_default<cpu::default_conv>, cpu_default<cpu::default_pointwise>, cpu_default<cpu::default_depthwise>,
       cpu_default<cpu::default_dwsep>},
+     {cpu_strategies<cpu::conv_strategies>, cpu_strategies<cpu::pointwise_strategies>, nullptr,
+      cpu_strategies<cpu::dwsep_strategies>},
      {on_cpu<cpu::apply_conv>, on_cpu<cpu::apply_pointwise>, on_cpu<cpu::apply_depthwise>, on_cpu<cpu::apply_dwsep>},
      cpu_default<cpu::default_winograd>, on_cpu<cpu::apply_winograd>, cpu::pointwise_weight_block},
     {"arm", [](const Halide::Target &t) { return is_cpu(t) && t.arch == Halide::Target::ARM; },
      {cpu_default<cpu::default_conv>, cpu_default<cpu::default_pointwise>, cpu_default<cpu::default_depthwise>,
       cpu_default<cpu::default_dwsep>},
+     {cpu_strategies<cpu::conv_strategies>, cpu_strategies<cpu::pointwise_strategies>, nullptr,
+      cpu_strategies<cpu::dwsep_strategies>},
      {on_cpu<cpu::apply_conv>, on_cpu<cpu::apply_pointwise>, on_cpu<cpu::apply_depthwise>, on_cpu<cpu::apply_dwsep>},
      nullptr, nullptr, nullptr},
     {"cuda", [](const Halide::Target &t) { return t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::CUDA); },
      {no_choice, no_choice, no_choice, no_choice},
+     {nullptr, nullptr, nullptr, nullptr},
      {on_gpu<cuda::schedule_conv>, on_gpu<cuda::schedule_pointwise>, on_gpu<cuda::schedule_depthwise>,
       on_gpu<cuda::schedule_dwsep>},
      nullptr, nullptr, nullptr},
@@ -152,25 +165,17 @@ Choice default_choice(const LayerSpec &spec, const Halide::Target &target, const
 }
 
 std::vector<Choice> strategy_defaults(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts) {
-    family_for(spec, target);  // names an unsupported target or algorithm
-    std::vector<Choice> out;
-    if (is_cpu(target) && spec.algo != Algo::Winograd) switch (spec.kind) {
-        case Kind::Conv: out = cpu::conv_strategies(spec, facts); break;
-        case Kind::Pointwise: out = cpu::pointwise_strategies(spec, facts); break;
-        case Kind::Dwsep: out = cpu::dwsep_strategies(spec, facts); break;
-        case Kind::Depthwise: break;
-        }
-    if (out.empty()) return {default_choice(spec, target, facts)};
-    for (Choice &c : out) c.tasks = cpu::default_tasks(spec, facts);
-    return out;
+    const Family &f = family_for(spec, target);
+    const StrategiesFn strategies = spec.algo == Algo::Winograd ? nullptr : f.strategies[int(spec.kind)];
+    return strategies ? strategies(spec, facts) : std::vector<Choice>{default_choice(spec, target, facts)};
 }
 
+// Only an override needs the other strategies: a text may name any of them.
 Schedule choose_schedule(const LayerSpec &spec, const Halide::Target &target, const TargetFacts &facts,
                          const std::string &override_text, ScheduleSource source) {
-    const std::vector<Choice> strategies = strategy_defaults(spec, target, facts);
-    Schedule s{strategies[0], ScheduleSource::Default};
+    Schedule s{default_choice(spec, target, facts), ScheduleSource::Default};
     if (!override_text.empty()) {
-        const Choice c = parse_valid_choice(override_text, strategies, spec);
+        const Choice c = parse_valid_choice(override_text, strategy_defaults(spec, target, facts), spec);
         if (c != s.choice) s = {c, source};
     }
     return s;
