@@ -12,7 +12,7 @@ struct Field {
     const char *name;
     int Choice::*member;
     int min, max;  // the static range; validate() adds the layer's bounds
-    bool enumerated() const { return max <= 4; }  // par, pad, unroll, dw_par, dw_pad, wcopy: named cases
+    bool enumerated() const { return max <= 4; }  // par, pad, unroll, dw_par, dw_pad, wcopy, plane: named cases
 };
 
 const std::vector<Field> &fields() {
@@ -23,7 +23,7 @@ const std::vector<Field> &fields() {
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
         {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_pad", &Choice::dw_pad, 1, 4},
         {"in_v", &Choice::in_v, 1, 64},
-        {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096},
+        {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096}, {"plane", &Choice::plane, 1, 1},
     };
     return f;
 }
@@ -118,7 +118,8 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
                         "along x");
     if (c.cw) at_most("v*cw", c.v * c.cw, s.cout, "the output channels");
     else if (c.v && nhwc) at_most("v", c.v, s.cout, "the output channels");
-    if (c.xw) at_most("v*xw", c.v * c.xw, s.out_w(), "the output width");
+    if (c.xw && c.plane) at_most("v*xw", c.v * c.xw, (c.rows ? c.rows : s.out_h()) * s.out_w(), "the pixels of a row block");
+    else if (c.xw) at_most("v*xw", c.v * c.xw, s.out_w(), "the output width");
     if (c.tx) at_most("tx", c.tx, s.out_w(), "the output width");
     if (c.ty) at_most("ty", c.ty, s.out_h(), "the output height");
     if (c.tc) at_most("tc", c.tc, s.cout, "the output channels");

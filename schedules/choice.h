@@ -45,6 +45,8 @@ struct Choice {
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
     int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)
+    int plane = 0;    // NCHW pointwise, stride 1, no padding: 1 the tile runs over the flattened plane
+                      // (xw vectors of pixels across rows, rows per block), stored through a copy
 
     bool operator==(const Choice &o) const;
     bool operator!=(const Choice &o) const { return !(*this == o); }

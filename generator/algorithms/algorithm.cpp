@@ -3,10 +3,12 @@
 
 namespace convgen {
 
-Algorithm build_algorithm(const LayerSpec &spec) {
+Algorithm build_algorithm(const LayerSpec &spec, bool flat_plane) {
+    if (flat_plane && !flat_plane_eligible(spec))
+        throw SpecError("algorithm: the flattened plane needs an NCHW pointwise layer with stride 1 and no padding");
     switch (spec.kind) {
     case Kind::Conv: return spec.algo == Algo::Winograd ? build_winograd(spec) : build_conv(spec);
-    case Kind::Pointwise: return build_pointwise(spec);
+    case Kind::Pointwise: return build_pointwise(spec, flat_plane);
     case Kind::Depthwise: return build_depthwise(spec);
     case Kind::Dwsep: return build_dwsep(spec);
     }

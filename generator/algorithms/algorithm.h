@@ -43,6 +43,11 @@ struct Algorithm {
     Halide::RDom r;       // the reduction of `conv`
     Halide::Func output;  // layout order (see above): activation of conv
 
+    // Pointwise over the flattened plane only (build_algorithm's flat_plane): conv's x is the
+    // pixel's index p = x + y * W in its plane and its y is 0; plane(c, p, 0, n) is the activation
+    // of conv, and output(x, y, c, n) reads plane(c, x + y * W, 0, n).
+    Halide::Func plane;
+
     // dwsep only: the depthwise stage, after folded BN and activation, (c, x, y, n), and its
     // reduction. `conv` is then the pointwise stage that consumes it.
     Halide::Func dw;
@@ -60,11 +65,13 @@ struct Algorithm {
     Halide::Func wino_out;   // (co, ox, oy, tx, ty, n): A^T M A
 };
 
-Algorithm build_algorithm(const LayerSpec &spec);
+// flat_plane (flat_plane_eligible layers): the pointwise GEMM runs over each image's plane as one
+// row of H * W pixels (Algorithm::plane), so that a schedule's tiles may span rows.
+Algorithm build_algorithm(const LayerSpec &spec, bool flat_plane = false);
 
 // One per kind (one file each); build_algorithm dispatches on spec.kind.
 Algorithm build_conv(const LayerSpec &spec);
-Algorithm build_pointwise(const LayerSpec &spec);
+Algorithm build_pointwise(const LayerSpec &spec, bool flat_plane);
 Algorithm build_depthwise(const LayerSpec &spec);
 Algorithm build_dwsep(const LayerSpec &spec);
 Algorithm build_winograd(const LayerSpec &spec);  // kind conv with algo=winograd
@@ -86,7 +93,8 @@ void define_input(Algorithm &a, const LayerSpec &spec, const Halide::ImageParam 
 Halide::Expr input_at_stride(const Algorithm &a, const Halide::Expr &c, const Halide::Expr &x, const Halide::Expr &kx,
                              const Halide::Expr &y, const Halide::Expr &n);
 Halide::Expr activate(Halide::Expr v, Act act);
-// Defines alg.output from alg.conv with the activation in the layout's argument order.
+// Defines alg.output from alg.conv with the activation (through alg.plane where defined) in the
+// layout's argument order.
 void define_output(Algorithm &alg);
 
 }  // namespace convgen

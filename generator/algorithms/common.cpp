@@ -108,7 +108,7 @@ void define_output(Algorithm &alg) {
     const bool nchw = s.layout == Layout::NCHW;
     Func out("output");
     const Var &c = alg.c, &x = alg.x, &y = alg.y, &n = alg.n;
-    const Expr v = activate(alg.conv(c, x, y, n), s.act);
+    const Expr v = alg.plane.defined() ? alg.plane(c, x + y * s.out_w(), 0, n) : activate(alg.conv(c, x, y, n), s.act);
     if (nchw)
         out(x, y, c, n) = v;
     else

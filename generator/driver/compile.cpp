@@ -110,7 +110,7 @@ void compile_kernel(const KernelRecord &k, const GenerateOptions &o) {
     const ResolvedTarget &target = k.target;
     const std::string &key = k.key;
     if (fault_injected("compile", to_text(k.schedule.choice))) std::abort();
-    Algorithm alg = build_algorithm(spec);
+    Algorithm alg = build_algorithm(spec, k.schedule.autoscheduler.empty() && k.schedule.choice.plane);
     if (k.schedule.autoscheduler.empty()) apply_schedule(alg, target.target, k.schedule.choice);
     else {
         static QuietWarnings quiet;

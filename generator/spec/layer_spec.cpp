@@ -140,6 +140,10 @@ bool winograd_eligible(const LayerSpec &s) {
            s.groups == 1;
 }
 
+bool flat_plane_eligible(const LayerSpec &s) {
+    return s.kind == Kind::Pointwise && s.layout == Layout::NCHW && s.sh == 1 && s.sw == 1 && !s.reads_padding();
+}
+
 int winograd_tile(const LayerSpec &s) {
     // Transform-domain multiplies per output channel pair: tiles x alpha^2, overhanging tiles
     // included. Ties go to F(2,3), whose rounding error is ~5x smaller.

@@ -103,6 +103,10 @@ std::string to_text(const LayerSpec &s);
 
 // Winograd: a regular 3x3 conv with stride 1, dilation 1 and groups 1.
 bool winograd_eligible(const LayerSpec &s);
+// An NCHW pointwise layer with stride 1 and no padding: each image's output is one GEMM over the
+// pixels of its plane, and the plane (H x W pixels) is as contiguous in the input as in the
+// output, so a kernel may treat it as one row of H * W pixels (the Choice field plane).
+bool flat_plane_eligible(const LayerSpec &s);
 // The output tile m of Winograd F(m, 3) (alpha = m + 2 input points per tile side): 4 or 2,
 // whichever needs fewer transform-domain products for the layer's output (F(4,3) unless the
 // output is so small that its overhanging tiles waste the saving). Both stay within

@@ -7,7 +7,15 @@
 // which counts the columns the shifted last tile recomputes (tx = 6 on W = 56 / 14 wasted 7% of
 // the FMAs); P1/P2 take 4 x 4 and P3 2 x 14 on AVX-512, exact.
 //
-// Weights: one register tile's channel block (v * cw output channels) as one contiguous
+// NCHW with stride 1 and no padding (flat_plane_eligible): a third strategy, the flattened plane
+// (plane=1, schedule_flat_plane below). The output plane of an image is one GEMM over its H * W
+// pixels, as contiguous in the output as in the input, so its register tile (xw vectors of
+// pixels x tc channels, the reduction outside) runs across row ends: no row is cut into a
+// shifted last vector, and the channels need no transpose. The tiles fill a plane buffer (tc
+// channels x the block's rows * W pixels, the last tile shifted in) that is copied to the output
+// rows. Where the default takes it: default_pointwise.
+//
+// Weights: one register tile's channel block (v * cw output channels, the plane's tc) as one contiguous
 // stream, Oi<B>o = [cout/B][C][B] (pointwise_weight_block). In IO layout a tile reads one
 // 64-256 byte piece of every 1-4 KB weight row: each step's weights come from a new line in a new
 // page, which the prefetchers do not follow across pages, and the rows alias in a few L1 sets.
@@ -27,23 +35,95 @@ static Choice pointwise_choice(const LayerSpec &s, Choice c) {
     return c;
 }
 
-Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) { return pointwise_choice(s, default_conv(s, f)); }
+// The flattened plane's point: v-lane vectors of pixels, three per tile where the block has them
+// (three loads a step feed tc broadcasts; the accumulator budget sets tc); row blocks whose plane
+// buffer (tc x rows x W floats) stays in half of L1 for its copy to the output, and whose input
+// (C x rows x W floats) stays in half of L2 while every channel block passes, split evenly; the
+// row blocks in parallel, else the channel blocks. Measured (Zen 4, AVX-512, 2 threads): 24 ->
+// 144 on 56x56 with one 56-row block (a 100 KB plane) 146 us, the channel tile 104.
+static Choice flat_plane_choice(const LayerSpec &s, const TargetFacts &f) {
+    const int W = s.out_w(), H = s.out_h(), budget = accumulator_budget(f);
+    Choice c;
+    c.plane = 1;
+    c.v = std::min(f.f32_lanes(), pow2_floor(H * W));  // the shifted last tile takes any remainder
+    const int64_t plane_row = int64_t(4) * std::min(s.cout, budget / 3) * W, input_row = int64_t(4) * s.c * W;
+    const int64_t fitting = std::min(f.l1_bytes / 2 / plane_row, f.l2_bytes / 2 / input_row);
+    c.rows = even_row_blocks(H, int(std::max<int64_t>(1, fitting)));
+    c.xw = std::max(1, std::min(3, c.rows * W / c.v));
+    c.tc = std::max(1, std::min(s.cout, budget / c.xw));
+    c.par = int((H + c.rows - 1) / c.rows >= 2 ? ParallelLoop::RowBlocks : ParallelLoop::ChannelBlocks);
+    return c;
+}
+
+// The flattened plane (Algorithm::plane). Loops, innermost first:
+//   out:   [x: vectors of a row] | rows of the block | ci: tc channels | co | yb (row blocks) | n
+//   plane (at co): [pl: v pixels][pv: xw vectors][c: tc channels]  register tile, unrolled
+//                  | po: tiles of the block's rows * W pixels, the last shifted in
+//   conv (at po):  the tile's accumulators; its update runs the whole reduction outside them.
+// Choice: v, xw, tc, rows, par, tasks.
+static void schedule_flat_plane(Algorithm &a, const Choice &k) {
+    const LayerSpec &s = a.spec;
+    const int W = s.out_w(), H = s.out_h();
+    Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), po("po"), pi("pi"), pv("pv"), pl("pl");
+    Func out = a.output;
+    out.split(a.y, yb, yr, k.rows, TailStrategy::ShiftInwards).split(a.c, co, ci, k.tc, TailStrategy::ShiftInwards);
+    const int copy_v = pick_vector(k.v, W);
+    if (copy_v > 1) out.split(a.x, xo, xi, copy_v, TailStrategy::ShiftInwards).vectorize(xi);
+    out.reorder(copy_v > 1 ? std::vector<VarOrRVar>{xi, xo, yr, ci, co, yb, a.n} : std::vector<VarOrRVar>{a.x, yr, ci, co, yb, a.n});
+    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + k.rows - 1) / k.rows, k.tasks);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(out, co, (s.cout + k.tc - 1) / k.tc, k.tasks);
+    if (s.n > 1) out.parallel(a.n);
+
+    a.plane.compute_at(out, co)
+        .reorder_storage(a.x, a.c, a.y, a.n)
+        .split(a.x, po, pi, k.v * k.xw, TailStrategy::ShiftInwards)
+        .split(pi, pv, pl, k.v)
+        .reorder(pl, pv, a.c, po)
+        .vectorize(pl)
+        .unroll(pv)
+        .unroll(a.c);
+
+    a.conv.compute_at(a.plane, po).reorder_storage(a.x, a.c, a.y, a.n);
+    vectorize_if(a.conv, a.x, k.v);
+    a.conv.unroll(a.x).unroll(a.c);
+    Halide::Stage u = a.conv.update();
+    std::vector<VarOrRVar> order = vector_lanes_innermost(u, a.x, k.v);
+    u.unroll(a.c);
+    order.insert(order.end(), {a.c, a.r.x, a.y, a.n});
+    u.reorder(order);
+}
+
+// The default takes the flattened plane where the channel tile's vectors are narrower than the
+// machine's (cout not a multiple of the lanes): there each step broadcasts a column per FMA of a
+// few channels. Measured (Zen 4, AVX-512, 2 threads, fastest of 4 alternating processes): 96 ->
+// 40 on 15x15 n=7 111.8 -> 60.8 us (oneDNN 68.7), 144 -> 72 on 13x13 even. Elsewhere the other
+// strategies measured as fast or faster, the plane paying its copy to the output: against
+// x-vectors 24 -> 144 on 56x56 108 vs 129 us, 12 -> 192 on 27x27 24 vs 36, 20 -> 64 on 57x57 47
+// vs 60 (20 -> 72 on 19x19 8.4 vs 7.1); against the channel tile 44 -> 320 on 35x35 on one
+// thread 362-381 vs 379-391. There it is a strategy for `convgen tune`.
+Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) {
+    const Choice d = pointwise_choice(s, default_conv(s, f));
+    return flat_plane_eligible(s) && d.cw && d.v < f.f32_lanes() ? flat_plane_choice(s, f) : d;
+}
 
 void apply_pointwise(Algorithm &a, const Choice &c) {
+    if (c.plane) return schedule_flat_plane(a, c);
     apply_padded_input(a, c);
     if (c.cw) schedule_gemm_nhwc(a, c, {a.r.x});
     else schedule_gemm_nchw(a, c, {a.r.x}, false);
 }
 
 std::vector<Choice> pointwise_strategies(const LayerSpec &s, const TargetFacts &f) {
-    std::vector<Choice> out;
-    for (const Choice &c : conv_strategies(s, f)) out.push_back(pointwise_choice(s, c));
+    const Choice d = default_pointwise(s, f);
+    std::vector<Choice> out{d};
+    for (const Choice &c : conv_strategies(s, f))
+        if (c.cw != d.cw || d.plane) out.push_back(pointwise_choice(s, c));
+    if (flat_plane_eligible(s) && !d.plane) out.push_back(flat_plane_choice(s, f));
     return out;
 }
 
 int pointwise_weight_block(const LayerSpec &s, const Choice &c) {
-    if (!c.cw) return 0;
-    const int b = c.v * c.cw;
+    const int b = c.cw ? c.v * c.cw : c.plane ? c.tc : 0;
     return b > 1 && s.cout % b == 0 ? b : 0;
 }
 

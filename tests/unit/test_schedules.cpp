@@ -74,11 +74,12 @@ TEST(Choice, DefaultsValidByConstruction) {
 }
 
 // A layer's strategies (schedule.h strategy_defaults): the default first; NCHW conv, pointwise and
-// dwsep also the GEMM strategy the default did not take, with other fields; each point valid for
-// the layer, reached by --choice or a tuning record with its own text (parse_valid_choice), found
-// by strategy_of; a text no strategy takes names the default's error and the other strategy's.
+// dwsep also the GEMM strategy the default did not take, with other fields, and NCHW pointwise
+// with stride 1 and no padding the flattened plane; each point valid for the layer, reached by
+// --choice or a tuning record with its own text (parse_valid_choice), found by strategy_of; a text
+// no strategy takes names the default's error and each other strategy's.
 TEST(Choice, StrategiesEachValidAndReachable) {
-    int two = 0;
+    int two = 0, planes = 0;
     for (const char *target : {"x86_avx2", "x86_avx512", "arm64"}) {
         const ResolvedTarget t = resolve_target(target);
         for (LayerSpec s : random_layers(80, 5)) {
@@ -89,24 +90,29 @@ TEST(Choice, StrategiesEachValidAndReachable) {
                 ASSERT_FALSE(st.empty());
                 EXPECT_EQ(st[0], default_choice(sp, t.target, t.facts)) << to_text(sp);
                 const bool gemm = sp.kind != Kind::Depthwise && sp.algo != Algo::Winograd;
-                EXPECT_EQ(st.size(), l == Layout::NCHW && gemm ? 2u : 1u) << to_text(sp) << " " << target;
+                const size_t expected = l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) : 1u;
+                EXPECT_EQ(st.size(), expected) << to_text(sp) << " " << target;
                 for (const Choice &c : st) {
                     EXPECT_NO_THROW(validate(c, c, sp)) << to_text(c) << " " << to_text(sp);
                     EXPECT_EQ(strategy_of(c, st), c);
                     EXPECT_EQ(choose_schedule(sp, t.target, t.facts, to_text(c)).choice, c) << to_text(c);
                 }
-                if (st.size() == 2) {
+                if (st.size() >= 2) {
                     two++;
-                    EXPECT_NE(bool(st[0].cw), bool(st[1].cw)) << to_text(sp);  // channel tile vs x-vectors
+                    int tiles = 0, xvectors = 0;  // channel tile, x-vectors (and the plane)
+                    for (const Choice &c : st) tiles += c.cw != 0, xvectors += c.ty != 0, planes += c.plane != 0;
+                    EXPECT_EQ(tiles, 1) << to_text(sp);
+                    EXPECT_EQ(xvectors, 1) << to_text(sp);
                 }
             }
         }
     }
     EXPECT_GT(two, 60);
+    EXPECT_GT(planes, 5);
     const ResolvedTarget t = resolve_target("x86_avx512");
     const LayerSpec s = specialize(parse_layer("kind=pointwise,c=48,h=13,w=13,cout=192,layout=nchw"), t).spec;
-    EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "xw=2"); }),
-                AllOf(HasSubstr("xw is not used"), HasSubstr("as the strategy"), HasSubstr("v*xw")));
+    EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "xw=2,ty=1"); }),
+                AllOf(HasSubstr("ty is not used"), HasSubstr("as the strategy"), HasSubstr("v*xw"), HasSubstr("plane=1")));
 }
 
 // The steps `convgen tune` searches by: each neighbour is valid for the layer, differs from the
