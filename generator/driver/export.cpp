@@ -48,14 +48,18 @@ std::string write_tensor(const fs::path &dir, const std::string &name, const std
     return s;
 }
 
-// The layer's default and up to n - 1 other Choices, nearest first.
-std::vector<Choice> candidates_of(const LayerSpec &spec, const Choice &def, int n, std::mt19937_64 &rng) {
-    std::vector<Choice> out{def}, frontier{def};
-    std::set<std::string> seen{to_text(def)};
+// The layer's strategy points (strategy_defaults: the default first), then their neighbours, each
+// within its own strategy, nearest first: n Choices at most.
+std::vector<Choice> candidates_of(const LayerSpec &spec, const std::vector<Choice> &strategies, int n,
+                                  std::mt19937_64 &rng) {
+    std::vector<Choice> out, frontier;
+    std::set<std::string> seen;
+    for (const Choice &c : strategies)
+        if (int(out.size()) < n && seen.insert(to_text(c)).second) out.push_back(c), frontier.push_back(c);
     while (int(out.size()) < n && !frontier.empty()) {
         std::vector<Choice> next;
         for (const Choice &c : frontier)
-            for (const Choice &m : neighbors(c, def, spec))
+            for (const Choice &m : neighbors(c, strategy_of(c, strategies), spec))
                 if (seen.insert(to_text(m)).second) next.push_back(m);
         std::shuffle(next.begin(), next.end(), rng);
         for (const Choice &c : next)
@@ -127,7 +131,9 @@ int export_tuning(const std::vector<LayerSpec> &layers, const ResolvedTarget &ta
     for (const LayerSpec &layer : layers) {
         const Specialized sp = specialize(layer, target);
         Planned p{sp.spec, {}, {}};
-        for (const Choice &c : candidates_of(sp.spec, sp.schedule.choice, candidates, rng)) {
+        std::vector<Choice> strategies = strategy_defaults(sp.spec, target.target, target.facts);
+        if (strategies.empty()) strategies = {sp.schedule.choice};  // Winograd: one strategy
+        for (const Choice &c : candidates_of(sp.spec, strategies, candidates, rng)) {
             KernelRecord k = candidate_kernel(sp.spec, target, sp.schedule.choice, c);
             p.keys.push_back(k.key);
             p.choices.push_back(to_text(c));
