@@ -121,7 +121,7 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.xw && c.plane) at_most("v*xw", c.v * c.xw, (c.rows ? c.rows : s.out_h()) * s.out_w(), "the pixels of a row block");
     else if (c.xw) at_most("v*xw", c.v * c.xw, s.out_w(), "the output width");
     if (c.tx) at_most("tx", c.tx, s.out_w(), "the output width");
-    if (c.ty) at_most("ty", c.ty, s.out_h(), "the output height");
+    if (c.ty) at_most("ty", c.ty, c.rows ? c.rows : s.out_h(), c.rows ? "the rows per block" : "the output height");
     if (c.tc) at_most("tc", c.tc, s.cout, "the output channels");
     if (c.rows) at_most("rows", c.rows, s.out_h(), "the output height");
     if (c.dw_v) at_most("dw_v", c.dw_v, nhwc ? s.c : s.out_w(), nhwc ? "the channels" : "the output width");
