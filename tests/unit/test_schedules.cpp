@@ -54,6 +54,20 @@ TEST(Choice, ValidateAgainstTheLayer) {
               ScheduleSource::Default);
 }
 
+// The flattened plane (plane=1) exists for NCHW pointwise layers with stride 1 and no padding, whose
+// plane is as contiguous in the input as in the output; the algorithm refuses it elsewhere.
+TEST(Choice, FlatPlaneOnlyWhereThePlaneIsContiguous) {
+    EXPECT_TRUE(flat_plane_eligible(parse_layer("kind=pointwise,c=8,h=5,w=7,cout=4,layout=nchw")));
+    for (const char *other : {"kind=pointwise,c=8,h=5,w=7,cout=4,layout=nhwc",
+                              "kind=pointwise,c=8,h=5,w=7,cout=4,stride=2,layout=nchw",
+                              "kind=pointwise,c=8,h=5,w=7,cout=4,pad=1,layout=nchw",
+                              "kind=conv,c=8,h=5,w=7,cout=4,k=1,layout=nchw"}) {
+        const LayerSpec s = parse_layer(other);
+        EXPECT_FALSE(flat_plane_eligible(s)) << other;
+        EXPECT_THAT(error_of([&] { build_algorithm(s, true); }), HasSubstr("flattened plane")) << other;
+    }
+}
+
 // Every default Choice is valid for its layer, on every CPU target and both layouts.
 TEST(Choice, DefaultsValidByConstruction) {
     int checked = 0;
