@@ -131,8 +131,7 @@ int export_tuning(const std::vector<LayerSpec> &layers, const ResolvedTarget &ta
     for (const LayerSpec &layer : layers) {
         const Specialized sp = specialize(layer, target);
         Planned p{sp.spec, {}, {}};
-        std::vector<Choice> strategies = strategy_defaults(sp.spec, target.target, target.facts);
-        if (strategies.empty()) strategies = {sp.schedule.choice};  // Winograd: one strategy
+        const std::vector<Choice> strategies = strategy_defaults(sp.spec, target.target, target.facts);
         for (const Choice &c : candidates_of(sp.spec, strategies, candidates, rng)) {
             KernelRecord k = candidate_kernel(sp.spec, target, sp.schedule.choice, c);
             p.keys.push_back(k.key);

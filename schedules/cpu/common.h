@@ -516,6 +516,23 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
     return yb;
 }
 
+// a.conv as x-vector accumulators computed at loop `at` of `f`: x innermost in storage and in the
+// tile (each accumulator one whole vector of v lanes), the tile's rows and channels unrolled, and
+// the update's reduction `red` (innermost first) outside the tile.
+inline void schedule_x_vector_accumulators(Algorithm &a, Func f, const Var &at, int v, const std::vector<RVar> &red) {
+    a.conv.compute_at(f, at).reorder_storage(a.x, a.y, a.c, a.n);
+    vectorize_if(a.conv, a.x, v);
+    a.conv.unroll(a.x).unroll(a.y).unroll(a.c);
+    Halide::Stage u = a.conv.update();
+    std::vector<VarOrRVar> order = vector_lanes_innermost(u, a.x, v);
+    u.unroll(a.y).unroll(a.c);
+    order.push_back(a.y);
+    order.push_back(a.c);
+    for (const RVar &r : red) order.push_back(r);
+    order.push_back(a.n);
+    u.reorder(order);
+}
+
 // Register-blocked NCHW schedule of `a.conv` into `a.output` (x, y, c, n). Loops, innermost
 // first:
 //   [xi: xw vectors along x][yi: ty rows][ci: tc output channels]   register tile, unrolled
@@ -541,18 +558,7 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
     else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yo, (row_block + k.ty - 1) / k.ty, k.tasks);
     if (s.n > 1) out.parallel(a.n);
 
-    // x innermost in the accumulator tile too, so each accumulator is one whole vector.
-    a.conv.compute_at(out, xo).reorder_storage(a.x, a.y, a.c, a.n);
-    vectorize_if(a.conv, a.x, k.v);
-    a.conv.unroll(a.x).unroll(a.y).unroll(a.c);
-    Halide::Stage u = a.conv.update();
-    std::vector<VarOrRVar> order = vector_lanes_innermost(u, a.x, k.v);
-    u.unroll(a.y).unroll(a.c);
-    order.push_back(a.y);
-    order.push_back(a.c);
-    for (const RVar &r : red) order.push_back(r);
-    order.push_back(a.n);
-    u.reorder(order);
+    schedule_x_vector_accumulators(a, out, xo, k.v, red);
     return yb;
 }
 

@@ -83,14 +83,7 @@ static void schedule_flat_plane(Algorithm &a, const Choice &k) {
         .unroll(pv)
         .unroll(a.c);
 
-    a.conv.compute_at(a.plane, po).reorder_storage(a.x, a.c, a.y, a.n);
-    vectorize_if(a.conv, a.x, k.v);
-    a.conv.unroll(a.x).unroll(a.c);
-    Halide::Stage u = a.conv.update();
-    std::vector<VarOrRVar> order = vector_lanes_innermost(u, a.x, k.v);
-    u.unroll(a.c);
-    order.insert(order.end(), {a.c, a.r.x, a.y, a.n});
-    u.reorder(order);
+    schedule_x_vector_accumulators(a, a.plane, po, k.v, {a.r.x});  // its y is the plane's single row
 }
 
 // The default takes the flattened plane where the channel tile's vectors are narrower than the
