@@ -23,6 +23,7 @@ TargetFacts default_facts(const Halide::Target &t) {
     } else if (t.has_feature(Target::AVX2) || t.has_feature(Target::AVX)) {
         f.vector_bits = 256;  // ymm0-ymm15
     }
+    f.fma_bits = f.vector_bits;
     return f;
 }
 
@@ -45,6 +46,21 @@ std::string read_word(const std::string &path) {
     return w;
 }
 
+// The value of the first `field : value` line of /proc/cpuinfo (Linux x86); empty when absent.
+std::string cpuinfo_field(const std::string &field) {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);) {
+        const size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string key = line.substr(0, colon);
+        key.erase(key.find_last_not_of(" \t") + 1);
+        if (key != field) continue;
+        const size_t v = line.find_first_not_of(" \t", colon + 1);
+        return v == std::string::npos ? "" : line.substr(v);
+    }
+    return "";
+}
+
 }  // namespace
 
 TargetFacts host_facts(const Halide::Target &t) {
@@ -65,13 +81,16 @@ TargetFacts host_facts(const Halide::Target &t) {
         else if (level == "3" && type != "Instruction") f.l3_bytes = int(size);
     }
     if (unsigned n = std::thread::hardware_concurrency()) f.cores = int(n);
+    // AMD family 19h (Zen 3, Zen 4) has 256-bit FMA units; Zen 4 runs a 512-bit FMA as two halves.
+    if (t.arch == Halide::Target::X86 && cpuinfo_field("vendor_id") == "AuthenticAMD" && cpuinfo_field("cpu family") == "25")
+        f.fma_bits = std::min(f.vector_bits, 256);
     return f;
 }
 
 std::string to_text(const TargetFacts &f) {
     std::ostringstream o;
     o << "source=" << f.source << " vector_bits=" << f.vector_bits << " vector_registers=" << f.vector_registers
-      << " fma_latency=" << f.fma_latency << " fma_units=" << f.fma_units << " l1=" << f.l1_bytes
+      << " fma_latency=" << f.fma_latency << " fma_units=" << f.fma_units << " fma_bits=" << f.fma_bits << " l1=" << f.l1_bytes
       << " l1_ways=" << f.l1_ways << " line=" << f.line_bytes
       << " l2=" << f.l2_bytes << " l3=" << f.l3_bytes << " cores=" << f.cores;
     return o.str();

@@ -21,6 +21,9 @@ struct TargetFacts {
     int vector_registers = 16;  // architectural vector registers: 16 (AVX2), 32 (AVX-512, NEON)
     int fma_latency = 4;        // cycles of a vector FMA (4 on every x86 core since Skylake, A76+)
     int fma_units = 2;          // vector FMAs issued per cycle (not readable from the OS: 2 by default)
+    int fma_bits = 128;         // width of an FMA unit's datapath: a wider vector issues as several
+                                // (vector_bits by default; host: 256 on AMD family 19h, Zen 4, whose
+                                // 512-bit FMAs run as two 256-bit halves)
     int l1_bytes = 32 << 10;    // L1 data cache (defaults: 32 KiB x86, 64 KiB AArch64)
     int l1_ways = 8;            // its associativity (defaults: 8 x86, 4 AArch64)
     int line_bytes = 64;        // its line (64 on x86 and most AArch64 cores)
@@ -29,6 +32,9 @@ struct TargetFacts {
     int cores = 2;              // cores the kernel's parallel loops are sized for
     std::string source = "defaults";  // "defaults" or "host"
     int f32_lanes() const { return vector_bits / 32; }
+    // The narrowest vector (fp32 lanes) that runs at the full FMA rate per float: narrower ones
+    // leave part of the datapath idle, wider ones issue as several.
+    int full_rate_lanes() const { return std::min(vector_bits, fma_bits) / 32; }
     // FMAs that must be in flight to keep the FMA units busy (latency x units): the fewest
     // accumulators a register tile may hold.
     int fmas_in_flight() const { return fma_latency * fma_units; }

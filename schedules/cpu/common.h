@@ -189,15 +189,20 @@ inline void apply_padded_input(Algorithm &a, const Choice &c) {
     if (c.pad == 1) copy_padded_input(a, c.in_v, c.tasks);
 }
 
-// The vector width for a dim of `extent` elements: lanes or lanes/2, whichever recomputes fewer
-// elements in the shifted last vector (ties go to the wider); a power of two <= extent when the
-// dim is narrower than both.
-inline int pick_vector(int lanes, int extent) {
-    int best = 0, best_waste = 0;
+// The vector width for a dim of `extent` elements: lanes or lanes/2, whichever takes fewer issue
+// slots over the dim (its vectors, the shifted last one included, times the slots a vector
+// takes: one up to `rate_lanes`, TargetFacts::full_rate_lanes, more for a wider one); ties go to
+// the wider. Where a full vector issues as two (Zen 4's AVX-512) that is the width that
+// recomputes fewer elements; where both widths take one slot (AVX2, NEON) the full one. A power
+// of two <= extent when the dim is narrower than both. Measured (Zen 3, AVX2, NCHW depthwise,
+// 8 lanes instead of 4 that recompute fewer columns): 512 ch 7x7 on 33x33 2180 -> 1173 us,
+// 44 ch 5x5 on 73x73 n=5 1108 -> 698, 60 ch 7x7 on 35x35 127 -> 84.
+inline int pick_vector(int lanes, int extent, int rate_lanes) {
+    int best = 0, best_slots = 0;
     for (int v : {lanes, lanes / 2}) {
         if (v < 1 || v > extent) continue;
-        const int waste = (extent + v - 1) / v * v - extent;
-        if (best == 0 || waste < best_waste) best = v, best_waste = waste;
+        const int slots = (extent + v - 1) / v * ((v + rate_lanes - 1) / std::max(1, rate_lanes));
+        if (best == 0 || slots < best_slots) best = v, best_slots = slots;
     }
     return best ? best : pow2_floor(std::max(1, extent));
 }
@@ -221,14 +226,14 @@ inline int padded_row(const LayerSpec &s, int phases = 1) { return (s.w + s.pad_
 // widest vector (of at least 4 lanes) that leaves one interior vector between the two edges.
 // Measured (Zen 4, AVX-512, fastest of 2 alternating processes): 144 ch 56x56 3x3 s2 (29 per
 // phase) 8 lanes 32.8 us, 4 lanes 40.4, 16 lanes 136.5 (all gathers).
-inline int nchw_padded_copy_vector(const LayerSpec &s, int lanes, int phases = 1) {
-    const int padded = padded_row(s, phases);
+inline int nchw_padded_copy_vector(const LayerSpec &s, const TargetFacts &f, int phases = 1) {
+    const int lanes = f.f32_lanes(), padded = padded_row(s, phases);
     if (phases > 1) {
         int v = lanes;
         while (v > 4 && 3 * v > padded) v /= 2;
         return v;
     }
-    return padded <= 2 * lanes ? std::min(lanes, 4) : pick_vector(lanes, s.w);
+    return padded <= 2 * lanes ? std::min(lanes, 4) : pick_vector(lanes, s.w, f.full_rate_lanes());
 }
 
 // The block of the channels-innermost copy (pad=3): 8 columns x 8 channels. An NCHW conv whose
@@ -254,7 +259,7 @@ inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, 
         return;
     }
     c.pad = 1;
-    c.in_v = pick_vector(f.f32_lanes(), nhwc ? s.c : s.w);
+    c.in_v = pick_vector(f.f32_lanes(), nhwc ? s.c : s.w, f.full_rate_lanes());
 }
 
 // The NHWC register tile (v, cw: cw vectors of v output channels; tx output columns), chosen by
@@ -345,7 +350,7 @@ inline std::vector<std::pair<int, int>> ranked_nhwc_tiles(const LayerSpec &s, co
 
 inline void choose_nhwc_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
     if (choose_group_tile(c, s, f)) return;
-    c.v = pick_vector(f.f32_lanes(), s.cout);
+    c.v = pick_vector(f.f32_lanes(), s.cout, f.full_rate_lanes());
     const std::vector<std::pair<int, int>> tiles = ranked_nhwc_tiles(s, f, c.v);
     c.cw = tiles.empty() ? 1 : tiles[0].first;
     c.tx = tiles.empty() ? 1 : tiles[0].second;
@@ -369,7 +374,7 @@ inline std::vector<Choice> tile_alternatives(const LayerSpec &s, const TargetFac
 // The NCHW register tile: xw vectors of v pixels along x, ty rows, tc output channels.
 inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
     const int W = s.out_w(), H = s.out_h();
-    c.v = pick_vector(f.f32_lanes(), W);
+    c.v = pick_vector(f.f32_lanes(), W, f.full_rate_lanes());
     const int want = f.vector_registers >= 32 ? 4 : 2;  // x-vectors x rows
     c.xw = std::max(1, std::min(want, W / c.v));
     // Prefer fewer x-vectors if they leave a large shifted tail.
@@ -389,7 +394,7 @@ inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f
 // `reduction`: products per output; `stride`: of the loads along x.
 inline bool nchw_channel_tile(const LayerSpec &s, const TargetFacts &f, int reduction, int stride) {
     const int lanes = f.f32_lanes(), W = s.out_w();
-    const int v = pick_vector(lanes, W);
+    const int v = pick_vector(lanes, W, f.full_rate_lanes());
     const double x_share = stride != 1 ? 0.0 : double(v) / lanes * W / ((W + v - 1) / v * v);
     const double fma_cycles = double(reduction) / (lanes * f.fma_units);
     const double channel_share = fma_cycles / (fma_cycles + 1.0);

@@ -74,14 +74,14 @@ static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channe
     }
     c.dw_par = (H + c.rows - 1) / c.rows == 1 ? 1 : 2;
     if (s.layout == Layout::NHWC) {
-        c.dw_v = pick_vector(lanes, s.c);
+        c.dw_v = pick_vector(lanes, s.c, f.full_rate_lanes());
         c.dw_tx = std::min(W, 8);
     } else {
-        c.dw_v = pick_vector(lanes, W);
+        c.dw_v = pick_vector(lanes, W, f.full_rate_lanes());
         c.dw_ty = std::min(c.rows, nchw_depthwise_rows(s, f));
         if (s.reads_padding()) {
             c.dw_pad = dwsep_nchw_padding(s, c.rows);
-            c.in_v = nchw_padded_copy_vector(s, lanes, c.dw_pad == 4 ? s.sw : 1);
+            c.in_v = nchw_padded_copy_vector(s, f, c.dw_pad == 4 ? s.sw : 1);
         }
     }
     return c;

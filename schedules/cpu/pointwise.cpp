@@ -67,7 +67,7 @@ static void schedule_flat_plane(Algorithm &a, const Choice &k) {
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), po("po"), pi("pi"), pv("pv"), pl("pl");
     Func out = a.output;
     out.split(a.y, yb, yr, k.rows, TailStrategy::ShiftInwards).split(a.c, co, ci, k.tc, TailStrategy::ShiftInwards);
-    const int copy_v = pick_vector(k.v, W);
+    const int copy_v = pick_vector(k.v, W, k.v / 2);  // the copy's vectors: fewer recomputed columns
     if (copy_v > 1) out.split(a.x, xo, xi, copy_v, TailStrategy::ShiftInwards).vectorize(xi);
     out.reorder(copy_v > 1 ? std::vector<VarOrRVar>{xi, xo, yr, ci, co, yb, a.n} : std::vector<VarOrRVar>{a.x, yr, ci, co, yb, a.n});
     if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + k.rows - 1) / k.rows, k.tasks);
@@ -87,8 +87,9 @@ static void schedule_flat_plane(Algorithm &a, const Choice &k) {
 }
 
 // The default takes the flattened plane where the channel tile's vectors are narrower than the
-// machine's (cout not a multiple of the lanes): there each step broadcasts a column per FMA of a
-// few channels. Measured (Zen 4, AVX-512, 2 threads, fastest of 4 alternating processes): 96 ->
+// ISA's (cout below the lanes, or, where half-width vectors run at the full rate per float as on
+// Zen 4, a cout they cover with fewer issue slots: pick_vector): there each step broadcasts a
+// column per FMA of a few channels. Measured (Zen 4, AVX-512, 2 threads, fastest of 4 alternating processes): 96 ->
 // 40 on 15x15 n=7 111.8 -> 60.8 us (oneDNN 68.7), 144 -> 72 on 13x13 even. Elsewhere the other
 // strategies measured as fast or faster, the plane paying its copy to the output: against
 // x-vectors 24 -> 144 on 56x56 108 vs 129 us, 12 -> 192 on 27x27 24 vs 36, 20 -> 64 on 57x57 47

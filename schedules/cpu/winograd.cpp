@@ -29,8 +29,8 @@ Choice default_winograd(const LayerSpec &s, const TargetFacts &f) {
     const int m = winograd_tile(s), alpha = m + 2;
     const int TX = (s.out_w() + m - 1) / m, TY = (s.out_h() + m - 1) / m;
     Choice c;
-    c.in_v = pick_vector(f.f32_lanes(), s.c);
-    c.v = pick_vector(f.f32_lanes(), s.cout);
+    c.in_v = pick_vector(f.f32_lanes(), s.c, f.full_rate_lanes());
+    c.v = pick_vector(f.f32_lanes(), s.cout, f.full_rate_lanes());
     // Tile rows per block: V + M of a block in half of L2, or the whole image when U cannot stay
     // in L2 anyway (then re-reading it per block would cost more than streaming V and M).
     const int64_t row_bytes = int64_t(s.c + s.cout) * alpha * alpha * TX * 4;

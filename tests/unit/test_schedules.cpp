@@ -193,6 +193,41 @@ TEST(TargetFacts, DefaultsPerIsa) {
     EXPECT_EQ(a.l1_sets(), 64);                                              // 32 KiB, 8 ways
 }
 
+// The narrowest vector at the full FMA rate per float: the ISA's width unless its FMA units are
+// narrower (Zen 4 runs a 512-bit FMA as two 256-bit halves).
+TEST(TargetFacts, FullRateLanes) {
+    TargetFacts f = default_facts(Halide::Target("x86-64-linux-avx512_skylake"));
+    EXPECT_EQ(f.full_rate_lanes(), 16);
+    f.fma_bits = 256;
+    EXPECT_EQ(f.full_rate_lanes(), 8);
+    EXPECT_EQ(default_facts(Halide::Target("x86-64-linux-avx2-fma")).full_rate_lanes(), 8);
+    EXPECT_EQ(default_facts(Halide::Target("arm-64-linux")).full_rate_lanes(), 4);
+}
+
+// NCHW depthwise: vectors along x as wide as run at the full FMA rate (AVX2: 8 lanes over 27
+// columns, not 4 that recompute one column fewer), and, for a window longer than 3x3, at least
+// the FMAs in flight as the tile's accumulators where whole x-vectors of the row allow. Where
+// half-width vectors run at the same rate per float (fma_bits 256 under AVX-512), the width that
+// recomputes fewer columns.
+TEST(Choice, NchwDepthwiseVectorsAtTheFullRate) {
+    const ResolvedTarget avx2 = resolve_target("x86_avx2");
+    const LayerSpec s = specialize(parse_layer("kind=depthwise,c=64,h=33,w=33,k=7,layout=nchw"), avx2).spec;
+    const Choice c = choose_schedule(s, avx2.target, avx2.facts).choice;
+    EXPECT_EQ(c.v, 8) << to_text(c);
+    const LayerSpec wide = specialize(parse_layer("kind=depthwise,c=64,h=38,w=38,k=7,layout=nchw"), avx2).spec;
+    const Choice w = choose_schedule(wide, avx2.target, avx2.facts).choice;
+    EXPECT_GE(w.xw * w.ty, avx2.facts.fmas_in_flight()) << to_text(w);
+    const LayerSpec small = specialize(parse_layer("kind=depthwise,c=64,h=38,w=38,k=3,layout=nchw"), avx2).spec;
+    EXPECT_EQ(choose_schedule(small, avx2.target, avx2.facts).choice.xw, 1);
+
+    const ResolvedTarget avx512 = resolve_target("x86_avx512");
+    TargetFacts halves = avx512.facts;
+    halves.fma_bits = 256;
+    const LayerSpec s14 = specialize(parse_layer("kind=depthwise,c=64,h=26,w=26,k=7,layout=nchw"), avx512).spec;
+    EXPECT_EQ(choose_schedule(s14, avx512.target, halves).choice.v, 8);         // 20 columns: 3 x 8 vs 2 x 16 twice
+    EXPECT_EQ(choose_schedule(s14, avx512.target, avx512.facts).choice.v, 16);  // 2 x 16 in two slots, not 3
+}
+
 TEST(TargetFacts, HostReadsTheMachine) {
     const ResolvedTarget host = resolve_target("host");
     EXPECT_EQ(host.facts.source, "host");
