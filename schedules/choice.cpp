@@ -21,7 +21,8 @@ const std::vector<Field> &fields() {
         {"ty", &Choice::ty, 1, 16},      {"xw", &Choice::xw, 1, 8},      {"tc", &Choice::tc, 1, 64},
         {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 4},
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
-        {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_pad", &Choice::dw_pad, 1, 4},
+        {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_xw", &Choice::dw_xw, 1, 8},
+        {"dw_pad", &Choice::dw_pad, 1, 4},
         {"in_v", &Choice::in_v, 1, 64},
         {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096}, {"plane", &Choice::plane, 1, 1},
     };
@@ -127,6 +128,7 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.dw_v) at_most("dw_v", c.dw_v, nhwc ? s.c : s.out_w(), nhwc ? "the channels" : "the output width");
     if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
     if (c.dw_ty) at_most("dw_ty", c.dw_ty, c.rows ? c.rows : s.out_h(), "the rows per block");
+    if (c.dw_xw) at_most("dw_v*dw_xw", c.dw_v * c.dw_xw, s.out_w(), "the output width");
     if (c.pad == 3) {
         if (nhwc || !c.cw)
             throw SpecError("choice: pad=3 (input copied channels innermost) needs an NCHW layer with a channel-vector "

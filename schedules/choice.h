@@ -39,6 +39,7 @@ struct Choice {
     int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
     int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
     int dw_ty = 0;    // dwsep (NCHW): rows per depthwise register tile
+    int dw_xw = 0;    // dwsep (NCHW): x-vectors (of dw_v lanes) per depthwise register tile
     int dw_pad = 0;   // dwsep (NCHW): the depthwise stage's padded input: 1 copied per row block and
                       // channel, 2 padding inline, 3 copied once for the whole input, 4 as 1 split
                       // into its stride phases (stride > 1)

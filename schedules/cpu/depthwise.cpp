@@ -54,32 +54,16 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
         // Rows (nchw_depthwise_rows): the largest divisor of H in [rows/2, rows] and at least 2
         // (no shifted last tile), else the most; a one-row tile left a 5x5 stride-2 layer at one
         // accumulator (Zen 3, AVX2: 100 ch on 113x113 473 -> 285 us with 2 rows and full
-        // vectors). One x-vector per row where the window is at most 3x3: each row's loads serve
-        // only its own outputs, so a second vector along x adds registers, not reuse, and the
-        // out-of-order core overlaps the short accumulator chains of consecutive tiles. A longer
-        // window's chains (kh * kw FMAs each) do not overlap: the tile takes x-vectors until it
-        // holds the FMAs in flight (latency x units) as accumulators, where whole x-vectors
-        // divide the row's vectors (no recomputed vector). Measured (Zen 3, AVX2, 2 threads,
-        // fastest of 2 alternating processes, 1 -> 2 x-vectors): 512 ch 7x7 on 33x33 1171 -> 458
-        // us, 64 ch 5x5 on 57x57 n=2 223 -> 188, 100 ch 5x5 s2 on 113x113 286 -> 267; 13 other
-        // windows of 5x5 and up within 5%.
+        // vectors). X-vectors: nchw_depthwise_vectors.
         const int rows = nchw_depthwise_rows(s, f);
         c.v = pick_vector(lanes, W, f.full_rate_lanes());
-        c.xw = 1;
         c.ty = std::min(H, rows);
         for (int t = rows; H > rows && t >= rows / 2 && t >= 2; t--)
             if (H % t == 0) {
                 c.ty = t;
                 break;
             }
-        if (s.kh * s.kw > 9) {
-            const int vectors = (W + c.v - 1) / c.v;
-            for (int xw = std::min(W / c.v, (f.fmas_in_flight() + c.ty - 1) / c.ty); xw > 1; xw--)
-                if ((vectors + xw - 1) / xw * xw == vectors) {
-                    c.xw = xw;
-                    break;
-                }
-        }
+        c.xw = nchw_depthwise_vectors(s, f, c.v, c.ty);
         if (s.reads_padding()) {
             c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : s.sw >= 2 ? 4 : 1;
             c.in_v = nchw_padded_copy_vector(s, f, c.pad == 4 ? s.sw : 1);

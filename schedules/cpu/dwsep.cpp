@@ -10,9 +10,9 @@
 // parallel and each sweeps every channel block from L1, one fork and join per call (3-6 us each
 // when the worker sleeps between calls). With a single block the depthwise rows run in parallel.
 //  - NHWC: dw vectorized over channels, a tile of 8 columns, window unrolled.
-//  - NCHW: dw vectorized over x (the input's contiguous dim), stored x-innermost, in tiles of one
-//    vector x dw_ty rows that share their input rows' loads (with a single block its channels
-//    run in parallel); the pointwise stage is the same channel-vector tile as NHWC, its output
+//  - NCHW: dw vectorized over x (the input's contiguous dim), stored x-innermost, in tiles of
+//    dw_xw vectors (nchw_depthwise_vectors) x dw_ty rows that share their input rows' loads
+//    (with a single block its channels run in parallel); the pointwise stage is the same channel-vector tile as NHWC, its output
 //    stored a vector of columns per channel (the tile transposed in registers, conv.cpp). A block
 //    has at least the rows of one such tile (nchw_depthwise_rows), small pointwise weights or
 //    not: with one-row blocks each output row loaded its k input rows alone. Measured (Zen 4,
@@ -20,7 +20,10 @@
 //    64 -> 32 7x7 on 57x56 n=7 3551 -> 1988 us, 240 -> 16 7x7 on 17x17 73.6 -> 36.0, 40 -> 100
 //    5x5 s2 on 7x15 n=6 35.4 -> 16.3, 64 -> 32 on 35x35 64.1 -> 44.9, 16 -> 64 7x7 d2 on 149x149
 //    922 -> 662, S1 386 -> 353; 9 of 22 layers gained 10% or more; lost: 16 -> 240 on 27x13 n=7
-//    130 -> 149, 20 -> 36 on 17x17 11.9 -> 13.4.
+//    130 -> 149, 20 -> 36 on 17x17 11.9 -> 13.4. X-vectors for windows over 3x3 (Zen 3, AVX2,
+//    fastest of 2 alternating processes, dw_xw 1 -> default): 256 -> 24 7x7 s2 on 113x113 4254 ->
+//    2146 us, 100 -> 96 7x7 s2 on 35x35 172 -> 115, 64 -> 256 7x7 s2 on 17x17 n=5 258 -> 188;
+//    17 layers 1.16x geomean, none below 0.89x.
 // Measured (Zen4, 2 cores, AVX-512, NHWC): S1-S4 1.01-1.07 x oneDNN (dw + pw primitives),
 // S2b8 1.29; S2-S4 are within 10% of the FMA peak.
 #include "schedules/cpu/common.h"
@@ -79,6 +82,7 @@ static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channe
     } else {
         c.dw_v = pick_vector(lanes, W, f.full_rate_lanes());
         c.dw_ty = std::min(c.rows, nchw_depthwise_rows(s, f));
+        c.dw_xw = nchw_depthwise_vectors(s, f, c.dw_v, c.dw_ty);
         if (s.reads_padding()) {
             c.dw_pad = dwsep_nchw_padding(s, c.rows);
             c.in_v = nchw_padded_copy_vector(s, f, c.dw_pad == 4 ? s.sw : 1);
@@ -100,7 +104,7 @@ std::vector<Choice> dwsep_strategies(const LayerSpec &s, const TargetFacts &f) {
 void apply_dwsep(Algorithm &a, const Choice &c) {
     const Var yb = c.cw ? schedule_gemm_nhwc(a, c, {a.r.x}) : schedule_gemm_nchw(a, c, {a.r.x}, true);
     if (a.spec.layout == Layout::NHWC) schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1, c.tasks);
-    else schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.dw_ty, c.dw_pad, c.in_v, c.dw_par == 1, c.tasks);
+    else schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.dw_xw, c.dw_ty, c.dw_pad, c.in_v, c.dw_par == 1, c.tasks);
 }
 
 }  // namespace cpu
