@@ -223,14 +223,18 @@ inline int padded_row(const LayerSpec &s, int phases = 1) { return (s.w + s.pad_
 // 55.8 -> 49.5; D1, D2 (112) keep full-width vectors (4 lanes: 2x slower).
 // Split into `phases` stride phases (Choice pad=4), a phase row holds 1/phases of the padded
 // width, and an edge vector reads the input with a stride: clamped, that is a gather, so the
-// widest vector (of at least 4 lanes) that leaves one interior vector between the two edges.
-// Measured (Zen 4, AVX-512, fastest of 2 alternating processes): 144 ch 56x56 3x3 s2 (29 per
-// phase) 8 lanes 32.8 us, 4 lanes 40.4, 16 lanes 136.5 (all gathers).
+// widest vector (a power of two down to 4 lanes, else 3) that leaves one interior vector between
+// the two edges. Measured (Zen 4, AVX-512, fastest of 2 alternating processes): 144 ch 56x56 3x3
+// s2 (29 per phase) 8 lanes 32.8 us, 4 lanes 40.4, 16 lanes 136.5 (all gathers); (Zen 3, AVX2,
+// 4 -> 3 lanes on phase rows of 8-10) 128 ch 112x13 5x5 s2 n=7 1085 -> 551 us, 192 ch 56x13 3x3
+// s2 n=7 306 -> 170, dwsep 40 -> 100 5x5 s2 on 7x15 n=6 21.6 -> 26.2.
+// Under 3 lanes the copy is a scalar or pair loop, whose partitioning Halide may not do: forcing
+// it (padding_partition_x) was a compile error.
 inline int nchw_padded_copy_vector(const LayerSpec &s, const TargetFacts &f, int phases = 1) {
     const int lanes = f.f32_lanes(), padded = padded_row(s, phases);
     if (phases > 1) {
         int v = lanes;
-        while (v > 4 && 3 * v > padded) v /= 2;
+        while (v > 3 && 3 * v > padded) v = v > 4 ? v / 2 : 3;
         return v;
     }
     return padded <= 2 * lanes ? std::min(lanes, 4) : pick_vector(lanes, s.w, f.full_rate_lanes());
@@ -574,7 +578,8 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
 // choice (forced where nothing is left to partition, it is a compile error).
 inline Halide::Partition padding_partition_x(const LayerSpec &s, int vector_in, int phases = 1) {
     const bool pads_x = s.pad_l > 0 && s.last_input_x() >= s.w;  // both edges (one: not always split)
-    return pads_x && padded_row(s, phases) >= 3 * vector_in ? Halide::Partition::Always : Halide::Partition::Auto;
+    return pads_x && vector_in >= 3 && padded_row(s, phases) >= 3 * vector_in ? Halide::Partition::Always
+                                                                                : Halide::Partition::Auto;
 }
 
 // NCHW, stride sw > 1 (Choice pad=4): the zero-padded input of one channel copied at `at` of
