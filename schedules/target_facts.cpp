@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace convgen {
 
@@ -46,19 +47,23 @@ std::string read_word(const std::string &path) {
     return w;
 }
 
-// The value of the first `field : value` line of /proc/cpuinfo (Linux x86); empty when absent.
-std::string cpuinfo_field(const std::string &field) {
+// The first `field : value` line of each field of /proc/cpuinfo (Linux x86), read in one pass;
+// an absent field is empty.
+std::vector<std::string> cpuinfo_fields(const std::vector<std::string> &fields) {
+    std::vector<std::string> values(fields.size());
     std::ifstream in("/proc/cpuinfo");
     for (std::string line; std::getline(in, line);) {
         const size_t colon = line.find(':');
         if (colon == std::string::npos) continue;
         std::string key = line.substr(0, colon);
         key.erase(key.find_last_not_of(" \t") + 1);
-        if (key != field) continue;
-        const size_t v = line.find_first_not_of(" \t", colon + 1);
-        return v == std::string::npos ? "" : line.substr(v);
+        for (size_t i = 0; i < fields.size(); i++)
+            if (key == fields[i] && values[i].empty()) {
+                const size_t v = line.find_first_not_of(" \t", colon + 1);
+                values[i] = v == std::string::npos ? "" : line.substr(v);
+            }
     }
-    return "";
+    return values;
 }
 
 }  // namespace
@@ -82,7 +87,8 @@ TargetFacts host_facts(const Halide::Target &t) {
     }
     if (unsigned n = std::thread::hardware_concurrency()) f.cores = int(n);
     // AMD family 19h (Zen 3, Zen 4) has 256-bit FMA units; Zen 4 runs a 512-bit FMA as two halves.
-    if (t.arch == Halide::Target::X86 && cpuinfo_field("vendor_id") == "AuthenticAMD" && cpuinfo_field("cpu family") == "25")
+    if (t.arch == Halide::Target::X86 &&
+        cpuinfo_fields({"vendor_id", "cpu family"}) == std::vector<std::string>{"AuthenticAMD", "25"})
         f.fma_bits = std::min(f.vector_bits, 256);
     return f;
 }

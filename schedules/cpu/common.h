@@ -595,6 +595,20 @@ inline void copy_input_phases(Algorithm &a, Func f, const Var &at, int vector_in
     vectorize_if(a.input_phases, a.x, vector_in);
 }
 
+// The accumulators of an NCHW window tile (depthwise a.conv, dwsep's a.dw_acc) computed at loop
+// `at` of `f`: x innermost in storage, vectors of v lanes along x, the tile's x-vectors and rows
+// unrolled, and the update's window (kx, ky) outside the tile, kx unrolled (ky too up to 5x5).
+inline void schedule_window_accumulators(const LayerSpec &s, Func acc, Func f, const Var &at, int v, const RVar &kx,
+                                         const RVar &ky, const Var &x, const Var &y, const Var &c, const Var &n) {
+    acc.compute_at(f, at).reorder_storage(x, y, c, n).unroll(x).unroll(y);
+    vectorize_if(acc, x, v);
+    Halide::Stage u = acc.update();
+    std::vector<VarOrRVar> order = vector_lanes_innermost(u, x, v);
+    for (const VarOrRVar &d : std::vector<VarOrRVar>{y, kx, ky, c, n}) order.push_back(d);
+    u.reorder(order).unroll(y).unroll(kx);
+    if (unrolls_whole_window(s)) u.unroll(ky);
+}
+
 // Depthwise NCHW (a.conv, window a.r = (kx, ky)) into a.output (x, y, c, n). Loops, innermost
 // first:
 //   [xi: xw vectors of v pixels along x][yi: ty rows]   register tile, unrolled
@@ -613,7 +627,6 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     const int v = c.v, xw = c.xw, ty = c.ty, vector_in = c.in_v;
     const RVar kx = a.r[0], ky = a.r[1];
     Func out = a.output;
-    Halide::Stage u = a.conv.update();
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
     out.split(a.x, xo, xi, v * xw, TailStrategy::ShiftInwards)
         .split(a.y, yo, yi, ty, TailStrategy::ShiftInwards)
@@ -629,19 +642,8 @@ inline void schedule_depthwise_nchw(Algorithm &a, const Choice &c) {
     } else if (c.pad == 4) {
         copy_input_phases(a, out, a.c, vector_in);
     }
-    a.conv.compute_at(out, xo).reorder_storage(a.x, a.y, a.c, a.n).unroll(a.x).unroll(a.y);
-    vectorize_if(a.conv, a.x, v);
-    Var xv("xv"), xl("xl");
-    if (v > 1) {
-        u.split(a.x, xv, xl, v, TailStrategy::RoundUp).vectorize(xl).unroll(xv);
-        u.reorder(xl, xv, a.y, kx, ky, a.c, a.n);
-    } else {
-        u.unroll(a.x).reorder(a.x, a.y, kx, ky, a.c, a.n);
-    }
-    u.unroll(a.y);
+    schedule_window_accumulators(s, a.conv, out, xo, v, kx, ky, a.x, a.y, a.c, a.n);
     if (s.n > 1) out.parallel(a.n);
-    u.unroll(kx);
-    if (unrolls_whole_window(s)) u.unroll(ky);
 }
 
 // NCHW depthwise (and dwsep's depthwise stage): the most output rows per register tile of one
@@ -720,7 +722,6 @@ inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, in
 inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, int xw, int ty, int pad, int vector_in,
                                           bool parallel_channels, int tasks) {
     const RVar kx = a.dw_r[0], ky = a.dw_r[1];
-    Halide::Stage du = a.dw_acc.update();
     Var dxo("dxo"), dxi("dxi"), dxv("dxv"), dxl("dxl"), dyo("dyo"), dyi("dyi");
     a.dw.compute_at(a.output, yb)
         .reorder_storage(a.x, a.y, a.c, a.n)
@@ -743,13 +744,7 @@ inline void schedule_dwsep_depthwise_nchw(Algorithm &a, const Var &yb, int v, in
         copy_padded_input(a, vector_in, tasks);
         a.input.partition(a.x, padding_partition_x(a.spec, vector_in));
     }
-    a.dw_acc.compute_at(a.dw, dxo).unroll(a.x).unroll(a.y);
-    vectorize_if(a.dw_acc, a.x, v);
-    std::vector<VarOrRVar> order = vector_lanes_innermost(du, a.x, v);
-    for (const VarOrRVar &d : std::vector<VarOrRVar>{a.y, kx, ky, a.c, a.n}) order.push_back(d);
-    du.reorder(order).unroll(a.y);
-    du.unroll(kx);
-    if (unrolls_whole_window(a.spec)) du.unroll(ky);
+    schedule_window_accumulators(a.spec, a.dw_acc, a.dw, dxo, v, kx, ky, a.x, a.y, a.c, a.n);
 }
 
 }  // namespace cpu

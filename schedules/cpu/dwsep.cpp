@@ -12,8 +12,9 @@
 //  - NHWC: dw vectorized over channels, a tile of 8 columns, window unrolled.
 //  - NCHW: dw vectorized over x (the input's contiguous dim), stored x-innermost, in tiles of
 //    dw_xw vectors (nchw_depthwise_vectors) x dw_ty rows that share their input rows' loads
-//    (with a single block its channels run in parallel); the pointwise stage is the same channel-vector tile as NHWC, its output
-//    stored a vector of columns per channel (the tile transposed in registers, conv.cpp). A block
+//    (with a single block its channels run in parallel); the pointwise stage is the same
+//    channel-vector tile as NHWC, its output stored a vector of columns per channel (the tile
+//    transposed in registers, conv.cpp). A block
 //    has at least the rows of one such tile (nchw_depthwise_rows), small pointwise weights or
 //    not: with one-row blocks each output row loaded its k input rows alone. Measured (Zen 4,
 //    AVX-512, 2 threads, fastest of 4 alternating processes, one-row blocks -> tile rows):
