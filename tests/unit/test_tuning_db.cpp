@@ -35,10 +35,19 @@ TuningRecord record(const std::string &choice, int threads = 2) {
     return r;
 }
 
-std::string temp_path(const std::string &name) {
+// One directory per test process, removed when the process exits (forked writers leave with _exit).
+struct TempDir {
     const fs::path dir = fs::temp_directory_path() / ("convgen_test_tuning_db_" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    return (dir / name).string();
+    TempDir() { fs::create_directories(dir); }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+    }
+};
+
+std::string temp_path(const std::string &name) {
+    static const TempDir temp;
+    return (temp.dir / name).string();
 }
 
 std::string slurp(const std::string &path) {

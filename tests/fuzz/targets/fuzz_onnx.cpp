@@ -16,11 +16,19 @@
 
 namespace {
 
-// read_onnx takes a path: the input goes to a file of this process's own.
-const std::string &model_path() {
-    static const std::string p =
+// read_onnx takes a path: the input goes to a file of this process's own, removed at exit.
+struct ModelFile {
+    const std::string path =
         (std::filesystem::temp_directory_path() / ("fuzz_onnx_" + std::to_string(getpid()) + ".onnx")).string();
-    return p;
+    ~ModelFile() {
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
+    }
+};
+
+const std::string &model_path() {
+    static const ModelFile file;
+    return file.path;
 }
 
 void import_once(int batch) {
