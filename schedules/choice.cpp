@@ -12,14 +12,14 @@ struct Field {
     const char *name;
     int Choice::*member;
     int min, max;  // the static range; validate() adds the layer's bounds
-    bool enumerated() const { return max <= 4; }  // par, pad, unroll, dw_par, dw_pad, wcopy, plane: named cases
+    bool enumerated() const { return max <= 5; }  // par, pad, unroll, dw_par, dw_pad, wcopy, plane: named cases
 };
 
 const std::vector<Field> &fields() {
     static const std::vector<Field> f = {
         {"v", &Choice::v, 1, 64},        {"cw", &Choice::cw, 1, 8},      {"tx", &Choice::tx, 1, 64},
         {"ty", &Choice::ty, 1, 16},      {"xw", &Choice::xw, 1, 8},      {"tc", &Choice::tc, 1, 64},
-        {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 4},
+        {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 5},
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
         {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_xw", &Choice::dw_xw, 1, 8},
         {"dw_pad", &Choice::dw_pad, 1, 4},
@@ -117,6 +117,9 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.pad == 4 && (nhwc || s.sw < 2 || s.kind != Kind::Depthwise))
         throw SpecError("choice: pad=4 (input copied in stride phases) needs an NCHW depthwise layer with stride > 1 "
                         "along x");
+    if (c.pad == 5 && (!flat_plane_eligible(s) || !c.xw || c.plane || c.par == int(ParallelLoop::ChannelBlocks)))
+        throw SpecError("choice: pad=5 (each column tile's input copied) needs an NCHW pointwise layer with stride 1, "
+                        "no padding and an x-vector tile (xw) whose channel blocks are not the parallel loop");
     if (c.cw) at_most("v*cw", c.v * c.cw, s.cout, "the output channels");
     else if (c.v && nhwc) at_most("v", c.v, s.cout, "the output channels");
     if (c.xw && c.plane) at_most("v*xw", c.v * c.xw, (c.rows ? c.rows : s.out_h()) * s.out_w(), "the pixels of a row block");

@@ -33,7 +33,9 @@ struct Choice {
     int par = 0;   // ParallelLoop of the output sweep
     int pad = 0;   // input: 1 zero-padded copy in the layout's order; 2 read in place, padding inline;
                    // 3 (NCHW, channel tile) copied channels innermost; 4 (NCHW, stride > 1) copied
-                   // split into its stride phases (0: read in place, no padding)
+                   // split into its stride phases; 5 (NCHW pointwise, x-vector tile) each column
+                   // tile's input copied for the channel tiles that share it (0: read in place,
+                   // no padding)
     int unroll = 0;   // 1: the innermost reduction loop is unrolled whole; 2: it stays a loop
     int dw_v = 0;     // dwsep: vector lanes of the depthwise stage
     int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
@@ -71,7 +73,7 @@ Choice parse_valid_choice(const std::string &text, const std::vector<Choice> &st
 
 // The version of the space: bumped when a field's meaning changes, so that tuning records
 // (generator/driver/tuning_db.h) made for another space are not applied.
-constexpr int kChoiceSpaceVersion = 2;
+constexpr int kChoiceSpaceVersion = 3;
 
 // The valid Choices one step from `c` (one field changed: a numeric field halved, doubled or
 // moved by one, an enumerated field (par, pad, unroll, dw_par, dw_pad, wcopy) set to each other value),

@@ -375,15 +375,21 @@ inline std::vector<Choice> tile_alternatives(const LayerSpec &s, const TargetFac
     return out;
 }
 
-// The NCHW register tile: xw vectors of v pixels along x, ty rows, tc output channels.
-inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f) {
-    const int W = s.out_w(), H = s.out_h();
+// The NCHW register tile: xw vectors of v pixels along x, ty rows, tc output channels. The
+// x-vectors and rows (each a load per reduction step) split `want` loads between them so that
+// the shifted last tiles along x and y recompute the fewest outputs; ties go to more x-vectors.
+// 56 columns in 8 lanes: 1 vector x 2 rows (7 exact tiles a row), not 2 x 1 (4 tiles, 64
+// columns). `rows`: the rows of a block (the tile's rows at most). Measured: pointwise.cpp.
+inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f, int rows) {
+    const int W = s.out_w(), H = std::max(1, std::min(rows, s.out_h()));
     c.v = pick_vector(f.f32_lanes(), W, f.full_rate_lanes());
     const int want = f.vector_registers >= 32 ? 4 : 2;  // x-vectors x rows
-    c.xw = std::max(1, std::min(want, W / c.v));
-    // Prefer fewer x-vectors if they leave a large shifted tail.
-    while (c.xw > 1 && (W % (c.v * c.xw)) != 0 && (W % (c.v * c.xw)) < c.v * c.xw / 2) c.xw--;
-    c.ty = std::max(1, std::min(H, want / c.xw));
+    int64_t best = 0;
+    for (int xw = std::max(1, std::min(want, W / c.v)); xw >= 1; xw--) {
+        const int ty = std::max(1, std::min(H, want / xw)), tile_w = c.v * xw;
+        const int64_t computed = int64_t((W + tile_w - 1) / tile_w) * tile_w * ((H + ty - 1) / ty * ty);
+        if (best == 0 || computed < best) best = computed, c.xw = xw, c.ty = ty;
+    }
     c.tc = std::max(1, std::min(s.cout, accumulator_budget(f) / (c.xw * c.ty)));
 }
 
@@ -542,22 +548,36 @@ inline void schedule_x_vector_accumulators(Algorithm &a, Func f, const Var &at, 
     u.reorder(order);
 }
 
+// pad=5 (NCHW pointwise, x-vector tile, stride 1, no padding): the input under one column tile
+// of `f` (its ty rows, xw vectors of v columns, every input channel) copied at `at`, channel by
+// channel. In place, a reduction step reads a new channel plane, H * W floats on, a new page per
+// step that the prefetchers do not follow and that thrashes the L1 TLB; copied, the tile's
+// channel tiles read one sequential stream that stays in L1 or L2.
+inline void copy_tile_input(Algorithm &a, Func f, const Var &at, int v) {
+    a.input.compute_at(f, at).reorder_storage(a.x, a.y, a.c, a.n).reorder(a.x, a.y, a.c, a.n).unroll(a.y);
+    vectorize_if(a.input, a.x, v);
+}
+
 // Register-blocked NCHW schedule of `a.conv` into `a.output` (x, y, c, n). Loops, innermost
 // first:
 //   [xi: xw vectors along x][yi: ty rows][ci: tc output channels]   register tile, unrolled
-//   then xo, co, yo (co_outside_rows = false) or xo, yo, co (true) | yb (row blocks) | n
+//   then xo, co, yo (co_outside_rows = false) or xo, yo, co (true) | yb (row blocks) | n;
+//   with pad=5 (copy_tile_input) co, xo, yo: every channel tile of a column tile reads the
+//   input under it, copied at xo, each input channel's ty rows x xw vectors one contiguous piece.
 // Each reduction step does xw * ty vector loads of the input and tc weight broadcasts for
-// xw * ty * tc FMAs. Returns yb as above. Choice: v, xw, ty, tc, rows, par.
+// xw * ty * tc FMAs. Returns yb as above. Choice: v, xw, ty, tc, rows, par, pad.
 inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<RVar> &red, bool co_outside_rows) {
     const LayerSpec &s = a.spec;
     const int row_block = k.rows;
+    const bool copy_tiles = k.pad == 5;
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), yo("yo"), yi("yi");
     Func out = a.output;
     out.split(a.x, xo, xi, k.v * k.xw, TailStrategy::ShiftInwards)
         .split(a.c, co, ci, k.tc, TailStrategy::ShiftInwards)
         .split(a.y, yb, yr, row_block, TailStrategy::ShiftInwards)
         .split(yr, yo, yi, k.ty, TailStrategy::ShiftInwards);
-    if (co_outside_rows) out.reorder(xi, yi, ci, xo, yo, co, yb, a.n);
+    if (copy_tiles) out.reorder(xi, yi, ci, co, xo, yo, yb, a.n);
+    else if (co_outside_rows) out.reorder(xi, yi, ci, xo, yo, co, yb, a.n);
     else out.reorder(xi, yi, ci, xo, co, yo, yb, a.n);
     vectorize_if(out, xi, k.v);
     out.unroll(xi).unroll(yi).unroll(ci);
@@ -567,7 +587,8 @@ inline Var schedule_gemm_nchw(Algorithm &a, const Choice &k, const std::vector<R
     else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yo, (row_block + k.ty - 1) / k.ty, k.tasks);
     if (s.n > 1) out.parallel(a.n);
 
-    schedule_x_vector_accumulators(a, out, xo, k.v, red);
+    if (copy_tiles) copy_tile_input(a, out, xo, k.v);
+    schedule_x_vector_accumulators(a, out, copy_tiles ? co : xo, k.v, red);
     return yb;
 }
 

@@ -32,7 +32,7 @@ static Choice conv_choice(const LayerSpec &s, const TargetFacts &f, bool channel
         choose_gemm_nhwc_sweep(c, s, f, s.out_h());
         choose_weight_copy(c, s, f);
     } else {
-        choose_nchw_tile(c, s, f);
+        choose_nchw_tile(c, s, f, s.out_h());
         choose_gemm_nchw_sweep(c, s, s.out_h(), false);
     }
     choose_padding(c, s, f, c.tx);

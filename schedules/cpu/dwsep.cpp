@@ -73,7 +73,7 @@ static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channe
         choose_nhwc_tile(c, s, f);
         choose_gemm_nhwc_sweep(c, s, f, rows);
     } else {
-        choose_nchw_tile(c, s, f);
+        choose_nchw_tile(c, s, f, rows);
         choose_gemm_nchw_sweep(c, s, rows, true);
     }
     c.dw_par = (H + c.rows - 1) / c.rows == 1 ? 1 : 2;

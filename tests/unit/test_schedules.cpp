@@ -228,6 +228,34 @@ TEST(Choice, NchwDepthwiseVectorsAtTheFullRate) {
     EXPECT_EQ(choose_schedule(s14, avx512.target, avx512.facts).choice.v, 16);  // 2 x 16 in two slots, not 3
 }
 
+// NCHW x-vector tiles: the loads per step split between x-vectors and rows so that the shifted
+// last tiles recompute the fewest outputs (56 columns in 8 lanes: 1 x 2, exact; 64: 2 x 1). An
+// NCHW pointwise x-vector tile copies each column tile's input (pad=5) where its weights fit half
+// of L2, else reads it in place (pad=2); pad=5 is refused where it does not apply.
+TEST(Choice, NchwTilesAndTheirInputCopy) {
+    const ResolvedTarget avx2 = resolve_target("x86_avx2");
+    auto choice = [&](const std::string &layer, const TargetFacts &f) {
+        const LayerSpec s = specialize(parse_layer(layer), avx2).spec;
+        return choose_schedule(s, avx2.target, f).choice;
+    };
+    const Choice p1 = choice("kind=pointwise,c=64,h=56,w=56,cout=256,layout=nchw", avx2.facts);
+    EXPECT_EQ(p1.cw, 0) << to_text(p1);
+    EXPECT_EQ(p1.xw * 10 + p1.ty, 12) << to_text(p1);
+    EXPECT_EQ(p1.pad, 5) << to_text(p1);
+    const Choice w64 = choice("kind=pointwise,c=16,h=8,w=64,cout=32,layout=nchw", avx2.facts);
+    EXPECT_EQ(w64.xw * 10 + w64.ty, 21) << to_text(w64);
+    TargetFacts small_l2 = avx2.facts;
+    small_l2.l2_bytes = 2 * 64 * 256 * 4 - 4;  // the weights are 64 KiB
+    EXPECT_EQ(choice("kind=pointwise,c=64,h=56,w=56,cout=256,layout=nchw", small_l2).pad, 2);
+
+    const LayerSpec s = specialize(parse_layer("kind=pointwise,c=64,h=56,w=56,cout=256,layout=nchw"), avx2).spec;
+    EXPECT_THAT(error_of([&] { choose_schedule(s, avx2.target, avx2.facts, "pad=5,par=channels"); }),
+                HasSubstr("pad=5"));
+    const LayerSpec conv = specialize(parse_layer("kind=conv,c=16,h=20,w=56,cout=24,k=5,pad=2,layout=nchw"), avx2).spec;
+    EXPECT_THAT(error_of([&] { choose_schedule(conv, avx2.target, avx2.facts, "v=8,xw=1,ty=2,tc=6,pad=5"); }),
+                HasSubstr("pad=5"));
+}
+
 TEST(TargetFacts, HostReadsTheMachine) {
     const ResolvedTarget host = resolve_target("host");
     EXPECT_EQ(host.facts.source, "host");
