@@ -381,13 +381,14 @@ inline std::vector<Choice> tile_alternatives(const LayerSpec &s, const TargetFac
 // 56 columns in 8 lanes: 1 vector x 2 rows (7 exact tiles a row), not 2 x 1 (4 tiles, 64
 // columns). `rows`: the rows of a block (the tile's rows at most). Measured: pointwise.cpp.
 inline void choose_nchw_tile(Choice &c, const LayerSpec &s, const TargetFacts &f, int rows) {
-    const int W = s.out_w(), H = std::max(1, std::min(rows, s.out_h()));
+    const int W = s.out_w(), block_rows = std::max(1, std::min(rows, s.out_h()));
     c.v = pick_vector(f.f32_lanes(), W, f.full_rate_lanes());
     const int want = f.vector_registers >= 32 ? 4 : 2;  // x-vectors x rows
     int64_t best = 0;
     for (int xw = std::max(1, std::min(want, W / c.v)); xw >= 1; xw--) {
-        const int ty = std::max(1, std::min(H, want / xw)), tile_w = c.v * xw;
-        const int64_t computed = int64_t((W + tile_w - 1) / tile_w) * tile_w * ((H + ty - 1) / ty * ty);
+        const int ty = std::max(1, std::min(block_rows, want / xw)), tile_w = c.v * xw;
+        const int64_t computed =
+            int64_t((W + tile_w - 1) / tile_w) * tile_w * ((block_rows + ty - 1) / ty * ty);
         if (best == 0 || computed < best) best = computed, c.xw = xw, c.ty = ty;
     }
     c.tc = std::max(1, std::min(s.cout, accumulator_budget(f) / (c.xw * c.ty)));

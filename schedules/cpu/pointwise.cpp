@@ -104,11 +104,11 @@ static void schedule_flat_plane(Algorithm &a, const Choice &k) {
 // ISA's (cout below the lanes, or, where half-width vectors run at the full rate per float as on
 // Zen 4, a cout they cover with fewer issue slots: pick_vector): there each step broadcasts a
 // column per FMA of a few channels. Measured (Zen 4, AVX-512, 2 threads, fastest of 4
-// alternating processes): 96 -> 40 on 15x15 n=7 111.8 -> 60.8 us (oneDNN 68.7), 144 -> 72 on 13x13 even. Elsewhere the other
-// strategies measured as fast or faster, the plane paying its copy to the output: against
-// x-vectors 24 -> 144 on 56x56 108 vs 129 us, 12 -> 192 on 27x27 24 vs 36, 20 -> 64 on 57x57 47
-// vs 60 (20 -> 72 on 19x19 8.4 vs 7.1); against the channel tile 44 -> 320 on 35x35 on one
-// thread 362-381 vs 379-391. There it is a strategy for `convgen tune`.
+// alternating processes): 96 -> 40 on 15x15 n=7 111.8 -> 60.8 us (oneDNN 68.7), 144 -> 72 on
+// 13x13 even. Elsewhere the other strategies measured as fast or faster, the plane paying its
+// copy to the output: against x-vectors 24 -> 144 on 56x56 108 vs 129 us, 12 -> 192 on 27x27 24
+// vs 36, 20 -> 64 on 57x57 47 vs 60 (20 -> 72 on 19x19 8.4 vs 7.1); against the channel tile
+// 44 -> 320 on 35x35 on one thread 362-381 vs 379-391. There it is a strategy for `convgen tune`.
 Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) {
     const Choice d = pointwise_choice(s, f, default_conv(s, f));
     return flat_plane_eligible(s) && d.cw && d.v < f.f32_lanes() ? flat_plane_choice(s, f) : d;
