@@ -22,7 +22,7 @@ const std::vector<Field> &fields() {
         {"rows", &Choice::rows, 1, 1 << 20}, {"par", &Choice::par, 1, 3}, {"pad", &Choice::pad, 1, 5},
         {"unroll", &Choice::unroll, 1, 2}, {"dw_v", &Choice::dw_v, 1, 64}, {"dw_tx", &Choice::dw_tx, 1, 64},
         {"dw_par", &Choice::dw_par, 1, 2}, {"dw_ty", &Choice::dw_ty, 1, 16}, {"dw_xw", &Choice::dw_xw, 1, 8},
-        {"dw_pad", &Choice::dw_pad, 1, 4},
+        {"dw_pad", &Choice::dw_pad, 1, 5},
         {"in_v", &Choice::in_v, 1, 64},
         {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096}, {"plane", &Choice::plane, 1, 1},
     };
@@ -112,6 +112,13 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
         return;
     }
     const bool nhwc = s.layout == Layout::NHWC;
+    if (c.dw_pad == 5 && (nhwc || s.sw != 1 || !c.cw || !c.dw_tx))
+        throw SpecError("choice: dw_pad=5 (input repacked channels innermost) needs an NCHW layer with stride 1 along x, "
+                        "a channel-vector tile (cw) and depthwise columns (dw_tx)");
+    if (c.dw_pad == 5) at_most("in_v", c.in_v, std::min(s.c, s.w), "the input channels or width");
+    if (c.dw_pad && c.dw_pad != 5 && c.dw_tx)
+        throw SpecError("choice: dw_pad=" + std::to_string(c.dw_pad) + " needs the x-vector depthwise stage (dw_ty, dw_xw), "
+                        "not dw_tx");
     if (c.dw_pad == 4 && (nhwc || s.sw < 2))
         throw SpecError("choice: dw_pad=4 (input copied in stride phases) needs an NCHW layer with stride > 1 along x");
     if (c.pad == 4 && (nhwc || s.sw < 2 || s.kind != Kind::Depthwise))
@@ -128,7 +135,8 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.ty) at_most("ty", c.ty, c.rows ? c.rows : s.out_h(), c.rows ? "the rows per block" : "the output height");
     if (c.tc) at_most("tc", c.tc, s.cout, "the output channels");
     if (c.rows) at_most("rows", c.rows, s.out_h(), "the output height");
-    if (c.dw_v) at_most("dw_v", c.dw_v, nhwc ? s.c : s.out_w(), nhwc ? "the channels" : "the output width");
+    const bool dw_channels = nhwc || c.dw_pad == 5;  // the depthwise stage's vectors: channels, else x
+    if (c.dw_v) at_most("dw_v", c.dw_v, dw_channels ? s.c : s.out_w(), dw_channels ? "the channels" : "the output width");
     if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
     if (c.dw_ty) at_most("dw_ty", c.dw_ty, c.rows ? c.rows : s.out_h(), "the rows per block");
     if (c.dw_xw) at_most("dw_v*dw_xw", c.dw_v * c.dw_xw, s.out_w(), "the output width");

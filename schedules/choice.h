@@ -38,13 +38,14 @@ struct Choice {
                    // no padding)
     int unroll = 0;   // 1: the innermost reduction loop is unrolled whole; 2: it stays a loop
     int dw_v = 0;     // dwsep: vector lanes of the depthwise stage
-    int dw_tx = 0;    // dwsep (NHWC): columns per depthwise tile
+    int dw_tx = 0;    // dwsep (NHWC, NCHW dw_pad=5): columns per depthwise tile
     int dw_par = 0;   // dwsep: 1 the depthwise rows of a block run in parallel, 2 serial
     int dw_ty = 0;    // dwsep (NCHW): rows per depthwise register tile
     int dw_xw = 0;    // dwsep (NCHW): x-vectors (of dw_v lanes) per depthwise register tile
     int dw_pad = 0;   // dwsep (NCHW): the depthwise stage's padded input: 1 copied per row block and
                       // channel, 2 padding inline, 3 copied once for the whole input, 4 as 1 split
-                      // into its stride phases (stride > 1)
+                      // into its stride phases (stride > 1); 5 each row block's input repacked
+                      // channels innermost, both stages then as NHWC (dw_v channels, dw_tx columns)
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
     int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)

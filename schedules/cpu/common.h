@@ -152,10 +152,8 @@ inline void parallel_in_tasks(Func f, const Var &v, int extent, int tasks) {
 // NCHW conv with a channel-vector tile (pad=3): the input copied once with channels innermost,
 // as NHWC, so that each reduction step's broadcasts read consecutive channels of one pixel; in
 // place they step a whole plane apart (C_in streams a plane apart, revisited for every tap of the
-// window). The copy is a transpose in blocks of in_v columns x in_v channels: in_v dense x-vector
-// loads (input_planes, computed per block), and in_v channel vectors read from them with a
-// stride, which LLVM turns into shuffles (8 x 8 blocks: ~1.5 instructions per float; 16 x 16
-// spilled, 2x slower). Padded like pad=1.
+// window). The copy is transpose_input's, in_v x in_v blocks (8 x 8: ~1.5 instructions per
+// float; 16 x 16 spilled, 2x slower). Padded like pad=1.
 // The zero-padded input computed once before the sweep, in the layout's order, vectorized by
 // `in_v` along its innermost dim, the images and then rows (NHWC) or channels (NCHW) in parallel
 // in at most `tasks` tasks: conv/pointwise pad=1, dwsep's depthwise stage dw_pad=3.
@@ -172,16 +170,24 @@ inline void copy_padded_input(Algorithm &a, int in_v, int tasks) {
     }
 }
 
+// The NCHW input copied channels innermost (a.input, wherever the caller computes it), as a
+// transpose in blocks of `block` columns x `block` channels: `block` dense x-vector loads
+// (input_planes, computed per block) and `block` channel vectors read from them with a stride,
+// which LLVM turns into shuffles. Conv's pad=3 and dwsep's dw_pad=5.
+inline void transpose_input(Algorithm &a, int block) {
+    Var cb("cb"), xb("xb"), cl("cl"), xl("xl");
+    a.input.tile(a.c, a.x, cb, xb, cl, xl, block, block, TailStrategy::ShiftInwards)
+        .reorder(cl, xl, cb, xb, a.y, a.n)
+        .vectorize(cl)
+        .unroll(xl);
+    a.input_planes.compute_at(a.input, cb).vectorize(a.x).unroll(a.c);
+}
+
 // Applies Choice::pad / in_v (choose_padding).
 inline void apply_padded_input(Algorithm &a, const Choice &c) {
     if (c.pad == 3) {
-        Var cb("cb"), xb("xb"), cl("cl"), xl("xl");
-        a.input.compute_root()
-            .tile(a.c, a.x, cb, xb, cl, xl, c.in_v, c.in_v, TailStrategy::ShiftInwards)
-            .reorder(cl, xl, cb, xb, a.y, a.n)
-            .vectorize(cl)
-            .unroll(xl);
-        a.input_planes.compute_at(a.input, cb).vectorize(a.x).unroll(a.c);
+        a.input.compute_root();
+        transpose_input(a, c.in_v);
         if (a.spec.n > 1) a.input.parallel(a.n);
         parallel_in_tasks(a.input, a.y, a.spec.h + a.spec.pad_t + a.spec.pad_b, c.tasks);
         return;

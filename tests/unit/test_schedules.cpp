@@ -88,12 +88,13 @@ TEST(Choice, DefaultsValidByConstruction) {
 }
 
 // A layer's strategies (schedule.h strategy_defaults): the default first; NCHW conv, pointwise and
-// dwsep also the GEMM strategy the default did not take, with other fields, and NCHW pointwise
-// with stride 1 and no padding the flattened plane; each point valid for the layer, reached by
+// dwsep also the GEMM strategy the default did not take, with other fields, NCHW pointwise
+// with stride 1 and no padding the flattened plane, NCHW dwsep with stride 1 and 8-lane vectors
+// the repack (dw_pad=5, both stages as NHWC); each point valid for the layer, reached by
 // --choice or a tuning record with its own text (parse_valid_choice), found by strategy_of; a text
 // no strategy takes names the default's error and each other strategy's.
 TEST(Choice, StrategiesEachValidAndReachable) {
-    int two = 0, planes = 0;
+    int two = 0, planes = 0, repacks = 0;
     for (const char *target : {"x86_avx2", "x86_avx512", "arm64"}) {
         const ResolvedTarget t = resolve_target(target);
         for (LayerSpec s : random_layers(80, 5)) {
@@ -104,7 +105,15 @@ TEST(Choice, StrategiesEachValidAndReachable) {
                 ASSERT_FALSE(st.empty());
                 EXPECT_EQ(st[0], default_choice(sp, t.target, t.facts)) << to_text(sp);
                 const bool gemm = sp.kind != Kind::Depthwise && sp.algo != Algo::Winograd;
-                const size_t expected = l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) : 1u;
+                int repack = 0;
+                for (const Choice &c : st) repack += c.dw_pad == 5;
+                repacks += repack;
+                if (repack) {
+                    EXPECT_EQ(sp.kind, Kind::Dwsep);
+                    EXPECT_EQ(sp.sw, 1);
+                    EXPECT_NE(st[0].dw_pad, 5) << "the repack is not a default: " << to_text(sp);
+                }
+                const size_t expected = l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) + repack : 1u;
                 EXPECT_EQ(st.size(), expected) << to_text(sp) << " " << target;
                 for (const Choice &c : st) {
                     EXPECT_NO_THROW(validate(c, c, sp)) << to_text(c) << " " << to_text(sp);
@@ -114,7 +123,8 @@ TEST(Choice, StrategiesEachValidAndReachable) {
                 if (st.size() >= 2) {
                     two++;
                     int tiles = 0, xvectors = 0;  // channel tile, x-vectors (and the plane)
-                    for (const Choice &c : st) tiles += c.cw != 0, xvectors += c.ty != 0, planes += c.plane != 0;
+                    for (const Choice &c : st)
+                        tiles += c.cw && c.dw_pad != 5, xvectors += c.ty != 0, planes += c.plane != 0;
                     EXPECT_EQ(tiles, 1) << to_text(sp);
                     EXPECT_EQ(xvectors, 1) << to_text(sp);
                 }
@@ -123,6 +133,7 @@ TEST(Choice, StrategiesEachValidAndReachable) {
     }
     EXPECT_GT(two, 60);
     EXPECT_GT(planes, 5);
+    EXPECT_GT(repacks, 5);
     const ResolvedTarget t = resolve_target("x86_avx512");
     const LayerSpec s = specialize(parse_layer("kind=pointwise,c=48,h=13,w=13,cout=192,layout=nchw"), t).spec;
     EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "xw=2,ty=1"); }),
@@ -254,6 +265,30 @@ TEST(Choice, NchwTilesAndTheirInputCopy) {
     const LayerSpec conv = specialize(parse_layer("kind=conv,c=16,h=20,w=56,cout=24,k=5,pad=2,layout=nchw"), avx2).spec;
     EXPECT_THAT(error_of([&] { choose_schedule(conv, avx2.target, avx2.facts, "v=8,xw=1,ty=2,tc=6,pad=5"); }),
                 HasSubstr("pad=5"));
+}
+
+// dw_pad=5 (NCHW dwsep, the input repacked channels innermost): a strategy of stride-1 layers,
+// reached by its text; bad input elsewhere, and beside the x-vector depthwise stage's fields.
+TEST(Choice, DwsepRepackOnlyWhereItApplies) {
+    const ResolvedTarget avx2 = resolve_target("x86_avx2");
+    auto spec = [&](const std::string &layer) { return specialize(parse_layer(layer), avx2).spec; };
+    const LayerSpec s = spec("kind=dwsep,c=120,h=13,w=13,cout=72,k=3,pad=1,layout=nchw");
+    const Choice r = choose_schedule(s, avx2.target, avx2.facts, "dw_pad=5").choice;
+    EXPECT_EQ(r.dw_pad, 5);
+    EXPECT_GT(r.cw, 0);
+    EXPECT_EQ(r.dw_tx, 8);
+    EXPECT_EQ(r.dw_ty + r.dw_xw, 0);
+    EXPECT_EQ(r.in_v, 8);
+    EXPECT_THAT(error_of([&] { choose_schedule(s, avx2.target, avx2.facts, "dw_pad=5,in_v=16"); }),
+                HasSubstr("in_v=16 exceeds"));
+    const LayerSpec s2 = spec("kind=dwsep,c=120,h=13,w=13,cout=72,k=3,stride=2,pad=1,layout=nchw");
+    EXPECT_THAT(error_of([&] { choose_schedule(s2, avx2.target, avx2.facts, "dw_pad=5"); }),
+                HasSubstr("dw_pad=5 (input repacked channels innermost) needs an NCHW layer with stride 1"));
+    const LayerSpec nhwc = spec("kind=dwsep,c=120,h=13,w=13,cout=72,k=3,pad=1,layout=nhwc");
+    EXPECT_THAT(error_of([&] { choose_schedule(nhwc, avx2.target, avx2.facts, "dw_pad=5"); }),
+                HasSubstr("dw_pad is not used"));
+    EXPECT_THAT(error_of([&] { validate(parse_choice("dw_pad=1", r), r, s); }),
+                HasSubstr("dw_pad=1 needs the x-vector depthwise stage"));
 }
 
 TEST(TargetFacts, HostReadsTheMachine) {
