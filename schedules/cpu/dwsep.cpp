@@ -115,7 +115,7 @@ static bool repack_eligible(const LayerSpec &s, const TargetFacts &f) {
 // FMAs per intermediate float, are 8 or more: then the input transpose (~1.5 instructions a
 // float) is a small share. Measured on 42 other layers that it takes (random draws, seeds 101-
 // 130, same setup, fastest of 3): 1.06x geomean, 23 faster, from 0.71x (80 -> 64 on 9x9) to 1.90x
-// (192 -> 96 5x5 d2 on 29x29); 9 below 0.9x, all on images of 19 columns or fewer.
+// (192 -> 96 5x5 d2 on 29x29); 10 below 0.9x (down to 0.71x), on images of 9 to 27 columns.
 static bool repack_pays(const LayerSpec &s, const TargetFacts &f) {
     return repack_eligible(s, f) && s.cout >= 8 * f.f32_lanes();
 }
