@@ -25,6 +25,9 @@
 //    fastest of 2 alternating processes, dw_xw 1 -> default): 256 -> 24 7x7 s2 on 113x113 4254 ->
 //    2146 us, 100 -> 96 7x7 s2 on 35x35 172 -> 115, 64 -> 256 7x7 s2 on 17x17 n=5 258 -> 188;
 //    17 layers 1.16x geomean, none below 0.89x.
+//  - NCHW, stride 1, the repack (dw_pad=5, below): each row block's input transposed channels
+//    innermost, then both stages as NHWC; the default where the pointwise stage is the channel
+//    tile and C_out is 8 vectors or more.
 // Measured (Zen4, 2 cores, AVX-512, NHWC): S1-S4 1.01-1.07 x oneDNN (dw + pw primitives),
 // S2b8 1.29; S2-S4 are within 10% of the FMA peak.
 #include "schedules/cpu/common.h"
@@ -100,8 +103,8 @@ static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channe
 // and of the output. Stride 1 only: at stride 2 the copy is four times the outputs and bounds
 // inference widens its columns past the input's. Measured (Zen 3, AVX2, 2 threads, fastest of 2
 // alternating processes, 77 NCHW dwsep layers, against the default): 0.85x geomean; won up to
-// 1.62x on small images with more output channels than input ones (384 -> 96 3x3 d2 on 15x15,
-// 120 -> 72 on 13x13 1.43x, 240 -> 120 on 29x28 1.37x, 100 -> 160 7x7 on 73x57 1.36x), lost
+// 1.62x, mostly on small images (384 -> 96 3x3 d2 on 15x15, 120 -> 72 on 13x13 1.43x, 240 ->
+// 120 on 29x28 1.37x; also 100 -> 160 7x7 on 73x57 1.36x), lost
 // where the output transposes outweigh the pointwise FMAs (few output channels: 128 -> 8 on
 // 35x35 0.39x) and on S1 and S2 (0.70x). Of those whose default took the channel tile, the ones
 // with C_out >= 64 gained 1.15x (13 layers, S4 0.85x the worst), those below lost (0.39-1.02x).
