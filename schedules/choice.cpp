@@ -115,7 +115,6 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.dw_pad == 5 && (nhwc || s.sw != 1 || !c.cw || !c.dw_tx))
         throw SpecError("choice: dw_pad=5 (input repacked channels innermost) needs an NCHW layer with stride 1 along x, "
                         "a channel-vector tile (cw) and depthwise columns (dw_tx)");
-    if (c.dw_pad == 5) at_most("in_v", c.in_v, std::min(s.c, s.w), "the input channels or width");
     if (c.dw_pad && c.dw_pad != 5 && c.dw_tx)
         throw SpecError("choice: dw_pad=" + std::to_string(c.dw_pad) + " needs the x-vector depthwise stage (dw_ty, dw_xw), "
                         "not dw_tx");
@@ -140,12 +139,11 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
     if (c.dw_ty) at_most("dw_ty", c.dw_ty, c.rows ? c.rows : s.out_h(), "the rows per block");
     if (c.dw_xw) at_most("dw_v*dw_xw", c.dw_v * c.dw_xw, s.out_w(), "the output width");
-    if (c.pad == 3) {
-        if (nhwc || !c.cw)
-            throw SpecError("choice: pad=3 (input copied channels innermost) needs an NCHW layer with a channel-vector "
-                            "tile (cw)");
+    if (c.pad == 3 && (nhwc || !c.cw))
+        throw SpecError("choice: pad=3 (input copied channels innermost) needs an NCHW layer with a channel-vector "
+                        "tile (cw)");
+    if (c.pad == 3 || c.dw_pad == 5)  // in_v x in_v transposed blocks (transpose_input)
         at_most("in_v", c.in_v, std::min(s.c, s.w), "the input channels or width");
-    }
     if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");
 }
 

@@ -255,10 +255,15 @@ inline int nchw_padded_copy_vector(const LayerSpec &s, const TargetFacts &f, int
 // reads each input once per channel block and lost with the copy (256 -> 64 on 56x56 464 -> 539).
 constexpr int kRepackBlock = 8;
 
+// Whether the NCHW input transposes in whole kRepackBlock blocks (transpose_input): vectors of at
+// least a block's lanes, and a block of channels (of one group) and of columns.
+inline bool repack_fits(const LayerSpec &s, const TargetFacts &f) {
+    return f.f32_lanes() >= kRepackBlock && s.c / std::max(1, s.groups) >= kRepackBlock && s.w >= kRepackBlock;
+}
+
 inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx) {
     const bool nhwc = s.layout == Layout::NHWC;
-    if (!nhwc && c.cw && s.kh * s.kw > 1 && s.kw >= s.sw && f.f32_lanes() >= kRepackBlock &&
-        s.c / std::max(1, s.groups) >= kRepackBlock && s.w >= kRepackBlock) {
+    if (!nhwc && c.cw && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f)) {
         c.pad = 3;
         c.in_v = kRepackBlock;
         return;

@@ -104,13 +104,12 @@ static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channe
 // inference widens its columns past the input's. Measured (Zen 3, AVX2, 2 threads, fastest of 2
 // alternating processes, 77 NCHW dwsep layers, against the default): 0.85x geomean; won up to
 // 1.62x, mostly on small images (384 -> 96 3x3 d2 on 15x15, 120 -> 72 on 13x13 1.43x, 240 ->
-// 120 on 29x28 1.37x; also 100 -> 160 7x7 on 73x57 1.36x), lost
-// where the output transposes outweigh the pointwise FMAs (few output channels: 128 -> 8 on
-// 35x35 0.39x) and on S1 and S2 (0.70x). Of those whose default took the channel tile, the ones
+// 120 on 29x28 1.37x; also 100 -> 160 7x7 on 73x57 1.36x), lost where the output transposes
+// outweigh the pointwise FMAs (few output channels: 128 -> 8 on 35x35 0.39x) and on S1 and S2
+// (0.70x). Of those whose default took the channel tile, the ones
 // with C_out >= 64 gained 1.15x (13 layers, S4 0.85x the worst), those below lost (0.39-1.02x).
 static bool repack_eligible(const LayerSpec &s, const TargetFacts &f) {
-    return s.layout == Layout::NCHW && s.sw == 1 && f.f32_lanes() >= kRepackBlock && s.c >= kRepackBlock &&
-           s.w >= kRepackBlock && s.cout >= f.f32_lanes();
+    return s.layout == Layout::NCHW && s.sw == 1 && repack_fits(s, f) && s.cout >= f.f32_lanes();
 }
 
 // Where the default takes the repack: a layer whose pointwise stage is the channel tile anyway
