@@ -12,7 +12,7 @@ struct Field {
     const char *name;
     int Choice::*member;
     int min, max;  // the static range; validate() adds the layer's bounds
-    bool enumerated() const { return max <= 5; }  // par, pad, unroll, dw_par, dw_pad, wcopy, plane: named cases
+    bool enumerated() const { return max <= 5; }  // par, pad, unroll, dw_par, dw_pad, wcopy, plane, dot: named cases
 };
 
 const std::vector<Field> &fields() {
@@ -25,6 +25,7 @@ const std::vector<Field> &fields() {
         {"dw_pad", &Choice::dw_pad, 1, 5},
         {"in_v", &Choice::in_v, 1, 64},
         {"wcopy", &Choice::wcopy, 1, 2},     {"tasks", &Choice::tasks, 1, 4096}, {"plane", &Choice::plane, 1, 1},
+        {"dot", &Choice::dot, 1, 1},
     };
     return f;
 }
@@ -126,8 +127,11 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.pad == 5 && (!flat_plane_eligible(s) || !c.xw || c.plane || c.par == int(ParallelLoop::ChannelBlocks)))
         throw SpecError("choice: pad=5 (each column tile's input copied) needs an NCHW pointwise layer with stride 1, "
                         "no padding and an x-vector tile (xw) whose channel blocks are not the parallel loop");
+    if (c.dot && (s.groups != 1 || s.c % c.v != 0 || (!nhwc && c.pad != 3) || c.par == int(ParallelLoop::ChannelBlocks)))
+        throw SpecError("choice: dot=1 (vectors along the input channels) needs an ungrouped layer whose input channels v=" +
+                        std::to_string(c.v) + " divides, channels innermost (NHWC, or NCHW with pad=3) and not par=channels");
     if (c.cw) at_most("v*cw", c.v * c.cw, s.cout, "the output channels");
-    else if (c.v && nhwc) at_most("v", c.v, s.cout, "the output channels");
+    else if (c.v && nhwc && !c.dot) at_most("v", c.v, s.cout, "the output channels");
     if (c.xw && c.plane) at_most("v*xw", c.v * c.xw, (c.rows ? c.rows : s.out_h()) * s.out_w(), "the pixels of a row block");
     else if (c.xw) at_most("v*xw", c.v * c.xw, s.out_w(), "the output width");
     if (c.tx) at_most("tx", c.tx, s.out_w(), "the output width");
@@ -139,9 +143,9 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
     if (c.dw_ty) at_most("dw_ty", c.dw_ty, c.rows ? c.rows : s.out_h(), "the rows per block");
     if (c.dw_xw) at_most("dw_v*dw_xw", c.dw_v * c.dw_xw, s.out_w(), "the output width");
-    if (c.pad == 3 && (nhwc || !c.cw))
+    if (c.pad == 3 && (nhwc || !(c.cw || c.dot)))
         throw SpecError("choice: pad=3 (input copied channels innermost) needs an NCHW layer with a channel-vector "
-                        "tile (cw)");
+                        "tile (cw) or the dot tile (dot)");
     if (c.pad == 3 || c.dw_pad == 5)  // in_v x in_v transposed blocks (transpose_input)
         at_most("in_v", c.in_v, std::min(s.c, s.w), "the input channels or width");
     if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");

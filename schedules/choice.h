@@ -51,6 +51,9 @@ struct Choice {
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)
     int plane = 0;    // NCHW pointwise, stride 1, no padding: 1 the tile runs over the flattened plane
                       // (xw vectors of pixels across rows, rows per block), stored through a copy
+    int dot = 0;      // conv/pointwise with fewer output channels than a vector's lanes: 1 the tile's
+                      // vectors run along the input channels (v of them), a partial sum per lane,
+                      // summed per output; tc channels x tx columns (NCHW: over the pad=3 copy)
 
     bool operator==(const Choice &o) const;
     bool operator!=(const Choice &o) const { return !(*this == o); }

@@ -16,6 +16,7 @@
 #include "schedules/target_facts.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -263,7 +264,7 @@ inline bool repack_fits(const LayerSpec &s, const TargetFacts &f) {
 
 inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx) {
     const bool nhwc = s.layout == Layout::NHWC;
-    if (!nhwc && c.cw && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f)) {
+    if (!nhwc && (c.cw || c.dot) && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f)) {
         c.pad = 3;
         c.in_v = kRepackBlock;
         return;
@@ -541,6 +542,99 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
     u.reorder(order);
     if (k.unroll == 1) u.unroll(red[0]);
     return yb;
+}
+
+// The dot tile (Choice::dot): for conv and pointwise layers with fewer output channels than a
+// vector's lanes, where a channel-vector tile leaves lanes idle (3 channels: two 2-lane vectors,
+// 3/16 of the FMA rate on AVX2). Its vectors run along the reduction's input channels instead,
+// which the input holds innermost (NHWC, or NCHW's pad=3 copy): v lanes of partial sums per
+// output, added up once its reduction ends. The lanes that v must divide: lanes or lanes / 2.
+inline int dot_vector(const LayerSpec &s, const TargetFacts &f) {
+    for (int v : {f.f32_lanes(), f.f32_lanes() / 2})
+        if (v > 1 && s.c % v == 0) return v;
+    return 0;
+}
+
+// Whether a layer has the dot tile: ungrouped conv or pointwise with C_out below the lanes, an
+// input channel count that dot_vector divides, and channels innermost (NHWC, or an NCHW conv whose
+// input choose_padding copies channels innermost, pad=3).
+inline bool dot_eligible(const LayerSpec &s, const TargetFacts &f) {
+    const bool kind = s.kind == Kind::Conv || s.kind == Kind::Pointwise;
+    const bool channels_inner =
+        s.layout == Layout::NHWC || (s.kind == Kind::Conv && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f));
+    return kind && s.groups == 1 && s.cout < f.f32_lanes() && dot_vector(s, f) && channels_inner;
+}
+
+// Whether the default takes the dot tile: where its share of the FMA rate beats the channel
+// tile's. The channel tile's lanes hold C_out channels of its vectors (3 of two 2-lane vectors:
+// 3/16 on AVX2); the dot tile's v of the lanes, less the horizontal sum of v partial sums per
+// output (log2(v) + 1 steps) against its products / v FMAs.
+inline bool dot_pays(const LayerSpec &s, const TargetFacts &f) {
+    if (!dot_eligible(s, f)) return false;
+    const int lanes = f.f32_lanes(), v_ct = pick_vector(lanes, s.cout, f.full_rate_lanes()), v = dot_vector(s, f);
+    const double channel_share = double(s.cout) / ((s.cout + v_ct - 1) / v_ct * lanes);
+    const double steps = double(gemm_products(s)) / v;
+    const double dot_share = double(v) / lanes * steps / (steps + std::log2(v) + 1);
+    return dot_share > channel_share;
+}
+
+// The dot tile's point: all output channels (tc = C_out) by as many columns as the accumulator
+// budget holds; one row block, its rows in parallel.
+inline Choice dot_choice(const LayerSpec &s, const TargetFacts &f) {
+    Choice c;
+    c.dot = 1;
+    c.v = dot_vector(s, f);
+    c.tc = s.cout;
+    c.tx = std::max(1, std::min(s.out_w(), accumulator_budget(f) / c.tc));
+    c.rows = s.out_h();
+    c.par = int(ParallelLoop::Rows);
+    choose_padding(c, s, f, c.tx);
+    return c;
+}
+
+// The dot tile's schedule. a.conv's reduction `red` (input channels innermost) is split into
+// v-channel vectors whose lanes become a dim of a partial-sum Func (rfactor). Loops, innermost
+// first:
+//   partial: [lane: v input channels][c: tc channels][x: tx columns]   register tile, unrolled
+//            | the vectors of input channels, then the rest of `red` (kx, ky)
+//   conv:    each output's v lanes added up
+//   out:     [tc channels x tx columns] | xo (columns) | co | yr (rows) | yb | n
+// Each reduction step loads tx input vectors and tc weight vectors (the weights are copied first
+// with their input channels innermost) for tx * tc FMAs. Choice: v, tc, tx, rows, par, tasks.
+inline void schedule_dot(Algorithm &a, const Choice &k, const std::vector<RVar> &red) {
+    const LayerSpec &s = a.spec;
+    Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), lane("lane");
+    Func out = a.output;
+    out.split(a.c, co, ci, k.tc, TailStrategy::ShiftInwards)
+        .split(a.x, xo, xi, k.tx, TailStrategy::ShiftInwards)
+        .split(a.y, yb, yr, k.rows, TailStrategy::ShiftInwards);
+    if (s.layout == Layout::NHWC) out.reorder(ci, xi, co, xo, yr, yb, a.n);
+    else out.reorder(xi, ci, co, xo, yr, yb, a.n);
+    out.unroll(ci).unroll(xi);
+    const int H = s.out_h();
+    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + k.rows - 1) / k.rows, k.tasks);
+    else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yr, k.rows, k.tasks);
+    if (s.n > 1) out.parallel(a.n);
+
+    // The weights with their input channels innermost: a vector of them is one dense load.
+    Func w = a.params[1].in();
+    std::vector<Var> wargs = w.args();
+    std::swap(wargs[0], wargs[1]);
+    w.compute_root().reorder_storage(wargs).reorder(std::vector<VarOrRVar>(wargs.begin(), wargs.end()));
+    vectorize_if(w, wargs[0], k.v);
+
+    RVar rvo("rvo"), rvi("rvi");
+    Halide::Stage u = a.conv.update();
+    u.split(red[0], rvo, rvi, k.v);
+    Func partial = u.rfactor(rvi, lane);
+    a.conv.compute_at(out, co).unroll(a.c).unroll(a.x);
+    a.conv.update().reorder(rvi, a.c, a.x).atomic().vectorize(rvi).unroll(a.c).unroll(a.x);  // a vector reduce
+    partial.compute_at(out, co).reorder_storage(lane, a.c, a.x, a.y, a.n).vectorize(lane).unroll(a.c).unroll(a.x);
+    std::vector<VarOrRVar> order{lane, a.c, a.x, rvo};
+    for (size_t i = 1; i < red.size(); i++) order.push_back(red[i]);
+    order.push_back(a.y);
+    order.push_back(a.n);
+    partial.update().reorder(order).vectorize(lane).unroll(a.c).unroll(a.x);
 }
 
 // a.conv as x-vector accumulators computed at loop `at` of `f`: x innermost in storage and in the

@@ -117,7 +117,8 @@ Choice default_pointwise(const LayerSpec &s, const TargetFacts &f) {
 void apply_pointwise(Algorithm &a, const Choice &c) {
     if (c.plane) return schedule_flat_plane(a, c);
     apply_padded_input(a, c);
-    if (c.cw) schedule_gemm_nhwc(a, c, {a.r.x});
+    if (c.dot) schedule_dot(a, c, {a.r.x});
+    else if (c.cw) schedule_gemm_nhwc(a, c, {a.r.x});
     else schedule_gemm_nchw(a, c, {a.r.x}, false);
 }
 

@@ -90,11 +90,12 @@ TEST(Choice, DefaultsValidByConstruction) {
 // A layer's strategies (schedule.h strategy_defaults): the default first; NCHW conv, pointwise and
 // dwsep also the GEMM strategy the default did not take, with other fields, NCHW pointwise
 // with stride 1 and no padding the flattened plane, NCHW dwsep with stride 1 and 8-lane vectors
-// the repack (dw_pad=5, both stages as NHWC); each point valid for the layer, reached by
+// the repack (dw_pad=5, both stages as NHWC), conv and pointwise with fewer output channels than
+// the lanes the dot tile (dot=1); each point valid for the layer, reached by
 // --choice or a tuning record with its own text (parse_valid_choice), found by strategy_of; a text
 // no strategy takes names the default's error and each other strategy's.
 TEST(Choice, StrategiesEachValidAndReachable) {
-    int two = 0, planes = 0, repacks = 0;
+    int two = 0, planes = 0, repacks = 0, dots = 0;
     for (const char *target : {"x86_avx2", "x86_avx512", "arm64"}) {
         const ResolvedTarget t = resolve_target(target);
         for (LayerSpec s : random_layers(80, 5)) {
@@ -112,14 +113,19 @@ TEST(Choice, StrategiesEachValidAndReachable) {
                     EXPECT_EQ(sp.kind, Kind::Dwsep);
                     EXPECT_EQ(sp.sw, 1);
                 }
-                const size_t expected = l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) + repack : 1u;
+                int dot = 0;
+                for (const Choice &c : st) dot += c.dot;
+                dots += dot;
+                EXPECT_LE(dot, 1) << to_text(sp);
+                if (dot) EXPECT_LT(sp.cout, t.facts.f32_lanes()) << to_text(sp);
+                const size_t expected = (l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) + repack : 1u) + dot;
                 EXPECT_EQ(st.size(), expected) << to_text(sp) << " " << target;
                 for (const Choice &c : st) {
                     EXPECT_NO_THROW(validate(c, c, sp)) << to_text(c) << " " << to_text(sp);
                     EXPECT_EQ(strategy_of(c, st), c);
                     EXPECT_EQ(choose_schedule(sp, t.target, t.facts, to_text(c)).choice, c) << to_text(c);
                 }
-                if (st.size() >= 2) {
+                if (l == Layout::NCHW && gemm) {
                     two++;
                     int tiles = 0, xvectors = 0;  // channel tile, x-vectors (and the plane)
                     for (const Choice &c : st)
@@ -133,6 +139,7 @@ TEST(Choice, StrategiesEachValidAndReachable) {
     EXPECT_GT(two, 60);
     EXPECT_GT(planes, 5);
     EXPECT_GT(repacks, 5);
+    EXPECT_GT(dots, 0);
     const ResolvedTarget t = resolve_target("x86_avx512");
     const LayerSpec s = specialize(parse_layer("kind=pointwise,c=48,h=13,w=13,cout=192,layout=nchw"), t).spec;
     EXPECT_THAT(error_of([&] { choose_schedule(s, t.target, t.facts, "xw=2,ty=1"); }),
@@ -298,6 +305,45 @@ TEST(Choice, DwsepRepackOnlyWhereItApplies) {
                 HasSubstr("dw_pad is not used"));
     EXPECT_THAT(error_of([&] { validate(parse_choice("dw_pad=1", r), r, s); }),
                 HasSubstr("dw_pad=1 needs the x-vector depthwise stage"));
+}
+
+// The dot tile (dot=1): the default of ungrouped conv and pointwise layers with fewer output
+// channels than a vector's lanes and an input channel count that 8 or 4 lanes divide, channels
+// innermost (NHWC, NCHW conv over its pad=3 copy); a strategy where its model does not pay;
+// absent and rejected elsewhere, naming the field.
+TEST(Choice, DotOnlyWhereItApplies) {
+    const ResolvedTarget avx2 = resolve_target("x86_avx2");
+    auto spec = [&](const std::string &layer) { return specialize(parse_layer(layer), avx2).spec; };
+    auto default_of = [&](const std::string &layer) { return choose_schedule(spec(layer), avx2.target, avx2.facts).choice; };
+    auto has_dot = [&](const std::string &layer) {
+        int dots = 0;
+        for (const Choice &c : strategy_defaults(spec(layer), avx2.target, avx2.facts)) dots += c.dot;
+        return dots;
+    };
+    const Choice d = default_of("kind=conv,c=240,h=20,w=20,cout=3,k=3,pad=2,dilation=2,layout=nhwc");
+    EXPECT_EQ(to_text(d), "v=8,tx=4,tc=3,rows=20,par=rows,pad=1,in_v=8,tasks=2,dot=1");
+    const Choice dn = default_of("kind=conv,c=240,h=20,w=20,cout=3,k=3,pad=2,dilation=2,layout=nchw");
+    EXPECT_EQ(dn.dot, 1);
+    EXPECT_EQ(dn.pad, 3);
+    EXPECT_EQ(default_of("kind=pointwise,c=20,h=9,w=9,cout=3,layout=nhwc").v, 4);  // 20 channels: 4 lanes
+    EXPECT_EQ(default_of("kind=pointwise,c=20,h=9,w=9,cout=3,layout=nhwc").dot, 1);
+    // 6 channels of 4-lane vectors fill 6/8 of the lanes; one 8-channel step per output does not
+    // pay for its horizontal sum: a strategy, not the default.
+    EXPECT_EQ(default_of("kind=pointwise,c=8,h=9,w=9,cout=6,layout=nhwc").dot, 0);
+    EXPECT_EQ(has_dot("kind=pointwise,c=8,h=9,w=9,cout=6,layout=nhwc"), 1);
+    for (const char *none : {"kind=conv,c=240,h=20,w=20,cout=8,k=3,pad=1,layout=nhwc",          // cout fills a vector
+                             "kind=conv,c=6,h=20,w=20,cout=3,k=3,pad=1,layout=nhwc",            // 6 channels: no 4-lane vector
+                             "kind=conv,c=240,h=20,w=20,cout=4,k=3,pad=1,groups=2,layout=nhwc",  // grouped
+                             "kind=pointwise,c=240,h=20,w=20,cout=3,layout=nchw"})              // NCHW pointwise: the plane
+        EXPECT_EQ(has_dot(none), 0) << none;
+    const LayerSpec s = spec("kind=conv,c=240,h=20,w=20,cout=3,k=3,pad=2,dilation=2,layout=nhwc");
+    EXPECT_THAT(error_of([&] { validate(parse_choice("v=32", d), d, s); }), HasSubstr("v=32 divides"));
+    EXPECT_THAT(error_of([&] { validate(parse_choice("par=channels", d), d, s); }), HasSubstr("dot=1"));
+    EXPECT_THAT(error_of([&] { validate(parse_choice("tc=4", d), d, s); }), HasSubstr("tc=4 exceeds"));
+    EXPECT_THAT(error_of([&] { validate(parse_choice("pad=2", dn), dn, spec("kind=conv,c=240,h=20,w=20,cout=3,k=3,pad=2,dilation=2,layout=nchw")); }),
+                HasSubstr("NCHW with pad=3"));
+    const LayerSpec big = spec("kind=conv,c=240,h=20,w=20,cout=64,k=3,pad=1,layout=nhwc");
+    EXPECT_THAT(error_of([&] { choose_schedule(big, avx2.target, avx2.facts, "dot=1"); }), HasSubstr("dot is not used"));
 }
 
 TEST(TargetFacts, HostReadsTheMachine) {
