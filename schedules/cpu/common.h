@@ -262,9 +262,15 @@ inline bool repack_fits(const LayerSpec &s, const TargetFacts &f) {
     return f.f32_lanes() >= kRepackBlock && s.c / std::max(1, s.groups) >= kRepackBlock && s.w >= kRepackBlock;
 }
 
+// Whether an NCHW conv copies its input channels innermost (pad=3) under a channel tile or the dot
+// tile: a window of more than one tap that does not skip columns, in whole blocks (above).
+inline bool conv_copies_channels_innermost(const LayerSpec &s, const TargetFacts &f) {
+    return s.kind == Kind::Conv && s.layout == Layout::NCHW && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f);
+}
+
 inline void choose_padding(Choice &c, const LayerSpec &s, const TargetFacts &f, int nhwc_tx) {
     const bool nhwc = s.layout == Layout::NHWC;
-    if (!nhwc && (c.cw || c.dot) && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f)) {
+    if ((c.cw || c.dot) && conv_copies_channels_innermost(s, f)) {
         c.pad = 3;
         c.in_v = kRepackBlock;
         return;
@@ -560,8 +566,7 @@ inline int dot_vector(const LayerSpec &s, const TargetFacts &f) {
 // input choose_padding copies channels innermost, pad=3).
 inline bool dot_eligible(const LayerSpec &s, const TargetFacts &f) {
     const bool kind = s.kind == Kind::Conv || s.kind == Kind::Pointwise;
-    const bool channels_inner =
-        s.layout == Layout::NHWC || (s.kind == Kind::Conv && s.kh * s.kw > 1 && s.kw >= s.sw && repack_fits(s, f));
+    const bool channels_inner = s.layout == Layout::NHWC || conv_copies_channels_innermost(s, f);
     return kind && s.groups == 1 && s.cout < f.f32_lanes() && dot_vector(s, f) && channels_inner;
 }
 
