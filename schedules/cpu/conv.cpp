@@ -4,7 +4,7 @@
 // Reasoning: conv is compute bound (R1: 2 * 56*56*64*64*9 = 231 MFLOP on 0.8 MB of input), so
 // the schedule is a register-blocked GEMM micro-kernel (common.h):
 //  - Accumulators = cw vectors of output channels x tx output columns (AVX-512: 4 x 6 = 24 of
-//    32 zmm; AVX2: 2 x 6 = 12 of 16 ymm), from choose_nhwc_tile()'s model of the FMAs executed
+//    32 zmm; AVX2: 2 x 6 or 3 x 4 = 12 of 16 ymm), from choose_nhwc_tile()'s model of the FMAs executed
 //    including the shifted last tile. Each reduction step (ci innermost, then kx, ky) loads cw
 //    weight vectors and broadcasts tx input values, in either layout (a broadcast does not care
 //    where its neighbours are).
