@@ -560,7 +560,8 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
 // vector's lanes, where a channel-vector tile leaves lanes idle (3 channels: two 2-lane vectors,
 // 3/16 of the FMA rate on AVX2). Its vectors run along the reduction's input channels instead,
 // which the input holds innermost (NHWC, or NCHW's pad=3 copy): v lanes of partial sums per
-// output, added up once its reduction ends. The lanes that v must divide: lanes or lanes / 2.
+// output, added up once its reduction ends. v: the lanes, else half of them, whichever divides
+// the input channels (0: none does).
 inline int dot_vector(const LayerSpec &s, const TargetFacts &f) {
     for (int v : {f.f32_lanes(), f.f32_lanes() / 2})
         if (v > 1 && s.c % v == 0) return v;
