@@ -504,6 +504,16 @@ inline std::vector<VarOrRVar> vector_lanes_innermost(Halide::Stage &u, const Var
     return {vi, vo};
 }
 
+// The parallel loop (Choice::par, in at most k.tasks tasks) of a sweep of a.output split into row
+// blocks `yb` of k.rows rows `yr` and `n_co` channel blocks `co`; the images too.
+inline void parallel_sweep(Algorithm &a, const Choice &k, const Var &yb, const Var &yr, const Var &co, int n_co) {
+    const int H = a.spec.out_h();
+    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(a.output, yb, (H + k.rows - 1) / k.rows, k.tasks);
+    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(a.output, co, n_co, k.tasks);
+    else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(a.output, yr, k.rows, k.tasks);
+    if (a.spec.n > 1) a.output.parallel(a.n);
+}
+
 // Register-blocked NHWC schedule of `a.conv` (reduction `red`, innermost first) into `a.output`
 // (c, x, y, n). Loops, innermost first:
 //   [ci: cw vectors of output channels][xi: tx columns]   register tile, unrolled
@@ -514,12 +524,11 @@ inline std::vector<VarOrRVar> vector_lanes_innermost(Halide::Stage &u, const Var
 // (dwsep's depthwise stage) is computed. Choice: v, cw, tx, rows, par, unroll.
 inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<RVar> &red) {
     const LayerSpec &s = a.spec;
-    const int row_block = k.rows;
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr");
     Func out = a.output;
     out.split(a.c, co, ci, k.v * k.cw, TailStrategy::ShiftInwards)
         .split(a.x, xo, xi, k.tx, TailStrategy::ShiftInwards)
-        .split(a.y, yb, yr, row_block, TailStrategy::ShiftInwards);
+        .split(a.y, yb, yr, k.rows, TailStrategy::ShiftInwards);
     if (s.layout == Layout::NHWC) {
         out.reorder(ci, xi, xo, yr, co, yb, a.n);
         vectorize_if(out, ci, k.v);
@@ -530,11 +539,7 @@ inline Var schedule_gemm_nhwc(Algorithm &a, const Choice &k, const std::vector<R
         vectorize_if(out, xi, k.tx);
     }
     out.unroll(ci).unroll(xi);
-    const int H = s.out_h();
-    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + row_block - 1) / row_block, k.tasks);
-    else if (k.par == int(ParallelLoop::ChannelBlocks)) parallel_in_tasks(out, co, channel_blocks(s, k), k.tasks);
-    else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yr, row_block, k.tasks);
-    if (s.n > 1) out.parallel(a.n);
+    parallel_sweep(a, k, yb, yr, co, channel_blocks(s, k));
 
     a.conv.compute_at(out, xo);
     if (k.wcopy == 1) {  // conv and pointwise only: params[1] is their weight
@@ -623,10 +628,7 @@ inline void schedule_dot(Algorithm &a, const Choice &k, const std::vector<RVar> 
     if (s.layout == Layout::NHWC) out.reorder(ci, xi, co, xo, yr, yb, a.n);
     else out.reorder(xi, ci, co, xo, yr, yb, a.n);
     out.unroll(ci).unroll(xi);
-    const int H = s.out_h();
-    if (k.par == int(ParallelLoop::RowBlocks)) parallel_in_tasks(out, yb, (H + k.rows - 1) / k.rows, k.tasks);
-    else if (k.par == int(ParallelLoop::Rows)) parallel_in_tasks(out, yr, k.rows, k.tasks);
-    if (s.n > 1) out.parallel(a.n);
+    parallel_sweep(a, k, yb, yr, co, (s.cout + k.tc - 1) / k.tc);
 
     // The weights with their input channels innermost: a vector of them is one dense load.
     Func w = a.params[1].in();
