@@ -149,6 +149,9 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.pad == 3 || c.dw_pad == 5)  // in_v x in_v transposed blocks (transpose_input)
         at_most("in_v", c.in_v, std::min(s.c, s.w), "the input channels or width");
     if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");
+    if (c.dw_pad == 5 && (!c.in_v || !c.dw_v || c.dw_v % c.in_v))  // each channel vector transposes its own channels
+        throw SpecError("choice: dw_pad=5 needs in_v (" + std::to_string(c.in_v) + ") to divide dw_v (" +
+                        std::to_string(c.dw_v) + ")");
 }
 
 const Choice &strategy_of(const Choice &c, const std::vector<Choice> &strategies) {

@@ -25,9 +25,10 @@
 //    fastest of 2 alternating processes, dw_xw 1 -> default): 256 -> 24 7x7 s2 on 113x113 4254 ->
 //    2146 us, 100 -> 96 7x7 s2 on 35x35 172 -> 115, 64 -> 256 7x7 s2 on 17x17 n=5 258 -> 188;
 //    17 layers 1.16x geomean, none below 0.89x.
-//  - NCHW, stride 1, the repack (dw_pad=5, below): each row block's input transposed channels
-//    innermost, then both stages as NHWC; the default where the pointwise stage is the channel
-//    tile and C_out is 8 vectors or more.
+//  - NCHW, stride 1, the repack (dw_pad=5, below): each depthwise channel vector of a row block
+//    transposes its channels of the block's input channels innermost, then both stages run as
+//    NHWC; the default where the pointwise stage is the channel tile and C_out is 8 vectors or
+//    more.
 // Measured (Zen4, 2 cores, AVX-512, NHWC): S1-S4 1.01-1.07 x oneDNN (dw + pw primitives),
 // S2b8 1.29; S2-S4 are within 10% of the FMA peak.
 #include "schedules/cpu/common.h"
@@ -95,19 +96,24 @@ static Choice dwsep_choice(const LayerSpec &s, const TargetFacts &f, bool channe
     return c;
 }
 
-// NCHW's third strategy, the repack (dw_pad=5): each row block's input copied channels innermost
-// (transpose_input, kRepackBlock x kRepackBlock blocks, the padding included), then both stages
+// NCHW's third strategy, the repack (dw_pad=5): the input rows of each row block copied channels
+// innermost, a channel vector at a time (schedule_dwsep_depthwise_nhwc's repack_block;
+// transpose_input, kRepackBlock x kRepackBlock blocks, the padding included), then both stages
 // as NHWC: the depthwise stage vectorized over channels, the pointwise stage the channel tile
 // whose stores transpose back to NCHW. Channel vectors waste no lanes on a narrow or odd width,
 // and the window's taps are plain vector loads at any dilation, for a transpose of the input
-// and of the output. Stride 1 only: at stride 2 the copy is four times the outputs and bounds
-// inference widens its columns past the input's. Measured (Zen 3, AVX2, 2 threads, fastest of 2
-// alternating processes, 77 NCHW dwsep layers, against the default): 0.85x geomean; won up to
+// and of the output. Stride 1 only: at stride 2 the copy is four times the outputs; measured
+// (Zen 3, AVX2, 2 threads, fastest of 3 alternating processes, 36 random stride-2 NCHW dwsep
+// layers, a channel vector at a time, against the default) it lost, 0.9x geomean (0.53-1.43x).
+// Measured with the whole block's input copied at once (Zen 3, AVX2, 2 threads, fastest of 2
+// alternating processes, 77 NCHW dwsep layers, against the default then): 0.85x geomean; won up to
 // 1.62x, mostly on small images (384 -> 96 3x3 d2 on 15x15, 120 -> 72 on 13x13 1.43x, 240 ->
 // 120 on 29x28 1.37x; also 100 -> 160 7x7 on 73x57 1.36x), lost where the output transposes
 // outweigh the pointwise FMAs (few output channels: 128 -> 8 on 35x35 0.39x) and on S1 and S2
 // (0.70x). Of those whose default took the channel tile, the ones
 // with C_out >= 64 gained 1.15x (13 layers, S4 0.85x the worst), those below lost (0.39-1.02x).
+// The copy a channel vector at a time then made the repack 1.22x faster on 30 layers it takes
+// (schedule_dwsep_depthwise_nhwc); where else it pays now is not measured yet.
 static bool repack_eligible(const LayerSpec &s, const TargetFacts &f) {
     return s.layout == Layout::NCHW && s.sw == 1 && repack_fits(s, f) && s.cout >= f.f32_lanes();
 }
@@ -151,13 +157,9 @@ std::vector<Choice> dwsep_strategies(const LayerSpec &s, const TargetFacts &f) {
 void apply_dwsep(Algorithm &a, const Choice &c) {
     const Var yb = c.cw ? schedule_gemm_nhwc(a, c, {a.r.x}) : schedule_gemm_nchw(a, c, {a.r.x}, true);
     if (a.spec.layout == Layout::NHWC || c.dw_pad == 5)
-        schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1, c.tasks);
+        schedule_dwsep_depthwise_nhwc(a, yb, c.dw_v, c.dw_tx, c.dw_par == 1, c.tasks, c.dw_pad == 5 ? c.in_v : 0);
     else
         schedule_dwsep_depthwise_nchw(a, yb, c.dw_v, c.dw_xw, c.dw_ty, c.dw_pad, c.in_v, c.dw_par == 1, c.tasks);
-    if (c.dw_pad == 5) {
-        a.input.compute_at(a.output, yb);
-        transpose_input(a, c.in_v);
-    }
 }
 
 }  // namespace cpu

@@ -288,6 +288,8 @@ TEST(Choice, DwsepRepackOnlyWhereItApplies) {
     EXPECT_EQ(r.in_v, 8);
     EXPECT_THAT(error_of([&] { choose_schedule(s, avx2.target, avx2.facts, "dw_pad=5,in_v=16"); }),
                 HasSubstr("in_v=16 exceeds"));
+    EXPECT_THAT(error_of([&] { choose_schedule(s, avx2.target, avx2.facts, "dw_pad=5,dw_v=4"); }),
+                HasSubstr("dw_pad=5 needs in_v (8) to divide dw_v (4)"));
     // The default where the pointwise stage is the channel tile and has 8 or more vector FMAs per
     // intermediate float; not below, nor with x-vectors (S1).
     auto default_of = [&](const std::string &layer) {
