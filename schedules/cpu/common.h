@@ -835,15 +835,16 @@ inline int dwsep_rows_fitting(const LayerSpec &s, int bytes) {
 // the block's rows run in parallel (for a single, hence serial, row block); repacked, the channel
 // vectors then.
 // `repack_block` (NCHW's dw_pad=5, Choice::in_v; 0: not repacked): the channel vectors
-// outermost, each transposing its own v channels of the block's input rows (transpose_input in
-// repack_block blocks, computed per channel vector): v x (rows + k - 1) x padded W floats, in L1 for the
-// window's k x k reads. Transposed for the whole block at once (C x those rows x W) the copy
-// left L2 on wide or deep layers (240 x 7 x 118 floats at 5x5 s2: 793 KB), and the window read
-// it back from L3. Measured (Zen 3, AVX2, 2 threads, fastest of 4 alternating processes, 30
-// random NCHW dwsep layers whose default repacks, per channel vector vs per block): 1.10x
-// geomean; 512 -> 192 7x7 on 35x35 5791 -> 3748 us, 512 -> 160 7x7 on 13x13 n=7 5135 -> 3223,
-// 512 -> 192 5x5 d2 on 15x15 724 -> 486; lost up to 0.79x on 3x3 windows over 112 -> 80 on
-// 33x33 (noise there is +-15%).
+// outermost, each copying its own v channels of the block's input rows channels innermost
+// (transpose_input in repack_block blocks, computed per channel vector): v x (rows + k - 1) x
+// padded W floats, in L1 for the window's k x k reads. Copied for the whole block at once (C x
+// those rows x W) the copy left L2 on deep or wide layers (240 x 7 x 118 floats: 793 KB) and
+// the window read it back from L3. Measured (Zen 3, AVX2, 2 threads, fastest of 4 alternating
+// processes, 30 random NCHW dwsep layers whose default repacks, per channel vector vs per
+// block): 1.22x geomean, one layer below 1.0 (0.86x, within this VM's noise); 512 -> 160 7x7
+// on 13x13 n=7 5328 -> 3098 us, 512 -> 192 7x7 on 35x35 5187 -> 3882, 480 -> 160 3x3 on 27x27
+// 1382 -> 880. With the rows in parallel inside each channel vector (a fork per vector) the
+// single-block layers lost (0.81-0.87x): there the channel vectors run in parallel.
 inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, int tx, bool parallel_rows, int tasks,
                                           int repack_block = 0) {
     const bool repacked = repack_block > 0;
