@@ -143,9 +143,16 @@ void validate(const Choice &c, const Choice &reference, const LayerSpec &s) {
     if (c.dw_tx) at_most("dw_tx", c.dw_tx, s.out_w(), "the output width");
     if (c.dw_ty) at_most("dw_ty", c.dw_ty, c.rows ? c.rows : s.out_h(), "the rows per block");
     if (c.dw_xw) at_most("dw_v*dw_xw", c.dw_v * c.dw_xw, s.out_w(), "the output width");
-    if (c.pad == 3 && (nhwc || !(c.cw || c.dot)))
+    const bool dw_channels_tile = s.kind == Kind::Depthwise && s.multiplier == 1 && c.tx;
+    if (c.pad == 3 && (nhwc || !(c.cw || c.dot || dw_channels_tile)))
         throw SpecError("choice: pad=3 (input copied channels innermost) needs an NCHW layer with a channel-vector "
-                        "tile (cw) or the dot tile (dot)");
+                        "tile (cw), the dot tile (dot) or, depthwise with multiplier 1, channel vectors of tx columns");
+    if (dw_channels_tile && !nhwc && c.pad != 3)
+        throw SpecError("choice: an NCHW depthwise layer's channel vectors of tx columns need pad=3 (the input repacked "
+                        "channels innermost), not pad=" + std::to_string(c.pad));
+    if (c.pad == 3 && dw_channels_tile && (c.v % c.in_v || c.v > s.c))  // each channel vector transposes its own
+        throw SpecError("choice: pad=3 needs in_v (" + std::to_string(c.in_v) + ") to divide v (" + std::to_string(c.v) +
+                        ") and v at most the channels (" + std::to_string(s.c) + ")");
     if (c.pad == 3 || c.dw_pad == 5)  // in_v x in_v transposed blocks (transpose_input)
         at_most("in_v", c.in_v, std::min(s.c, s.w), "the input channels or width");
     if (c.in_v) at_most("in_v", c.in_v, nhwc ? s.c : s.w, nhwc ? "the input channels" : "the input width");

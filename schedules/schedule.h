@@ -82,6 +82,7 @@ std::vector<Choice> model_alternatives(const LayerSpec &s, const TargetFacts &f,
 // some layers more: the flattened plane, dwsep's repack, conv and pointwise's dot tile.
 std::vector<Choice> conv_strategies(const LayerSpec &s, const TargetFacts &f);
 std::vector<Choice> pointwise_strategies(const LayerSpec &s, const TargetFacts &f);
+std::vector<Choice> depthwise_strategies(const LayerSpec &s, const TargetFacts &f);
 std::vector<Choice> dwsep_strategies(const LayerSpec &s, const TargetFacts &f);
 }  // namespace cpu
 

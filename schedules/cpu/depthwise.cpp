@@ -18,7 +18,8 @@
 //    copied once per channel, runs of channels in parallel) with a tile of one x-vector x ty
 //    rows (nchw_depthwise_rows). A stride along x makes every tap read two vectors and shuffle
 //    them, unless the copy splits the plane into its stride phases (pad=4): then every tap is
-//    one dense load of one phase, for a shuffle per copied vector.
+//    one dense load of one phase, for a shuffle per copied vector. The other strategy, the
+//    repack (pad=3, below), runs the window as NHWC's over a channels-innermost copy.
 // Measured (Zen 4, 2 cores, AVX-512, x oneDNN in one run): NHWC D1-D5 1.27-1.53; NCHW D1 1.02,
 // D2 0.89 (inline padding), D3 1.01, D4 1.06, D5 0.86. D2 NHWC (stride 2, 3.2 MB input) runs at
 // ~100 GB/s from L3.
@@ -46,31 +47,65 @@ static bool nchw_depthwise_inline_padding(const LayerSpec &s, int v) {
     return s.sw >= 2 && s.last_input_x() < s.w && (s.out_w() + v - 1) / v >= 4;
 }
 
-Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
-    const int lanes = f.f32_lanes(), budget = f.vector_registers >= 32 ? 16 : 8;
+// NCHW's second strategy, the repack (pad=3): each task, a channel vector of a row block, copies
+// its input rows channels innermost (transpose_input, kRepackBlock x kRepackBlock blocks, the
+// padding included), then the window runs as NHWC's (vectors over v channels, a tile of tx
+// columns), and each channel's tx columns leave the tile as one vector store (a transpose in
+// registers). Channel vectors waste no lanes on a narrow or odd width, and every tap is a dense
+// load at any stride or dilation, for a transpose of the input and of the output.
+// Rows per block: the copy (v channels x the block's input rows x the padded width) in a quarter
+// of L2, split evenly. Measured against the native default (Zen 3, AVX2, 2 threads, fastest of
+// 2-3 alternating processes): 24 random NCHW layers 0.99x geomean, from 0.53x (120 ch 19x19 3x3
+// d2 n=7) to 2.35x (80 ch 224x224 3x3 s2, inline padding there); 22 layers of at most 20 output
+// columns, where x-vectors waste lanes, 1.03x (0.88-1.19x). No class of layers won as a whole, so
+// it is not the default: a strategy that `convgen tune` measures per layer.
+static bool repack_eligible(const LayerSpec &s, const TargetFacts &f) {
+    return s.layout == Layout::NCHW && s.multiplier == 1 && repack_fits(s, f);
+}
+
+static Choice repack_choice(const LayerSpec &s, const TargetFacts &f) {
+    Choice c;
+    c.v = pick_vector(f.f32_lanes(), s.c, f.full_rate_lanes());
+    if (c.v % kRepackBlock) c.v = kRepackBlock;  // each channel vector transposes whole blocks
+    c.tx = pick_points(f.vector_registers >= 32 ? 16 : 8, 1, s.out_w());
+    const int64_t row_bytes = int64_t(4) * c.v * padded_row(s);
+    const int64_t fitting_in_rows = std::max<int64_t>(1, f.l2_bytes / 4 / row_bytes);
+    const int halo = (s.kh - 1) * s.dh + 1 - s.sh;  // input rows a block reads beyond its sh per output row
+    c.rows = even_row_blocks(s.out_h(), int(std::max<int64_t>(1, (fitting_in_rows - halo) / s.sh)));
+    c.pad = 3;
+    c.in_v = kRepackBlock;
+    return c;
+}
+
+// NCHW's native strategy: x-vectors (schedule_depthwise_nchw).
+static Choice native_nchw_choice(const LayerSpec &s, const TargetFacts &f) {
     const int W = s.out_w(), H = s.out_h();
     Choice c;
-    if (s.layout == Layout::NCHW) {
-        // Rows (nchw_depthwise_rows): the largest divisor of H in [rows/2, rows] and at least 2
-        // (no shifted last tile), else the most; a one-row tile left a 5x5 stride-2 layer at one
-        // accumulator (Zen 3, AVX2: 100 ch on 113x113 473 -> 285 us with 2 rows and full
-        // vectors). X-vectors: nchw_depthwise_vectors.
-        const int rows = nchw_depthwise_rows(s, f);
-        c.v = pick_vector(lanes, W, f.full_rate_lanes());
-        c.ty = std::min(H, rows);
-        for (int t = rows; H > rows && t >= rows / 2 && t >= 2; t--)
-            if (H % t == 0) {
-                c.ty = t;
-                break;
-            }
-        c.xw = nchw_depthwise_vectors(s, f, c.v, c.ty);
-        if (s.reads_padding()) {
-            c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : s.sw >= 2 ? 4 : 1;
-            c.in_v = nchw_padded_copy_vector(s, f, c.pad == 4 ? s.sw : 1);
+    // Rows (nchw_depthwise_rows): the largest divisor of H in [rows/2, rows] and at least 2
+    // (no shifted last tile), else the most; a one-row tile left a 5x5 stride-2 layer at one
+    // accumulator (Zen 3, AVX2: 100 ch on 113x113 473 -> 285 us with 2 rows and full
+    // vectors). X-vectors: nchw_depthwise_vectors.
+    const int rows = nchw_depthwise_rows(s, f);
+    c.v = pick_vector(f.f32_lanes(), W, f.full_rate_lanes());
+    c.ty = std::min(H, rows);
+    for (int t = rows; H > rows && t >= rows / 2 && t >= 2; t--)
+        if (H % t == 0) {
+            c.ty = t;
+            break;
         }
-        return c;
+    c.xw = nchw_depthwise_vectors(s, f, c.v, c.ty);
+    if (s.reads_padding()) {
+        c.pad = nchw_depthwise_inline_padding(s, c.v) ? 2 : s.sw >= 2 ? 4 : 1;
+        c.in_v = nchw_padded_copy_vector(s, f, c.pad == 4 ? s.sw : 1);
     }
-    c.v = pick_vector(lanes, s.cout, f.full_rate_lanes());
+    return c;
+}
+
+static Choice nhwc_choice(const LayerSpec &s, const TargetFacts &f) {
+    const int budget = f.vector_registers >= 32 ? 16 : 8;
+    const int W = s.out_w(), H = s.out_h();
+    Choice c;
+    c.v = pick_vector(f.f32_lanes(), s.cout, f.full_rate_lanes());
     const int nvec = s.cout / c.v;  // whole vectors: a tile wider than cout reads outside
     const bool fits_l2 = int64_t(s.w) * s.h * s.c * 4 <= f.l2_bytes;
     c.ty = fits_l2 && s.sh == 1 ? std::min(2, H) : 1;
@@ -86,10 +121,52 @@ Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
     return c;
 }
 
+Choice default_depthwise(const LayerSpec &s, const TargetFacts &f) {
+    return s.layout == Layout::NCHW ? native_nchw_choice(s, f) : nhwc_choice(s, f);
+}
+
+std::vector<Choice> depthwise_strategies(const LayerSpec &s, const TargetFacts &f) {
+    const Choice d = default_depthwise(s, f);
+    std::vector<Choice> out{d};
+    if (repack_eligible(s, f)) out.push_back(repack_choice(s, f));
+    return out;
+}
+
+// The repack (pad=3). Loops, innermost first:
+//   out:   [xi: tx columns, one vector store per channel][ci: v channels]   the tile, transposed
+//          | xo | yr (rows of the block) | t: (row block, channel vector), parallel | n
+//   input: at t, the task's input rows, v channels innermost (transpose_input)
+//   conv:  at xo, [c: v lanes][x: tx columns] accumulators, the window unrolled outside them
+static void schedule_depthwise_repacked(Algorithm &a, const Choice &c) {
+    const LayerSpec &s = a.spec;
+    const RVar kx = a.r[0], ky = a.r[1];
+    Func out = a.output;
+    Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), t("t");
+    out.split(a.c, co, ci, c.v, TailStrategy::ShiftInwards)
+        .split(a.x, xo, xi, c.tx, TailStrategy::ShiftInwards)
+        .split(a.y, yb, yr, c.rows, TailStrategy::ShiftInwards)
+        .reorder(xi, ci, xo, yr, yb, co, a.n)
+        .fuse(yb, co, t)
+        .unroll(ci);
+    vectorize_if(out, xi, c.tx);
+    const int blocks = (s.out_h() + c.rows - 1) / c.rows * ((s.cout + c.v - 1) / c.v);
+    parallel_in_tasks(out, t, blocks, c.tasks);
+    if (s.n > 1) out.parallel(a.n);
+    a.input.compute_at(out, t);
+    transpose_input(a, c.in_v);
+    a.conv.compute_at(out, xo).unroll(a.x);
+    vectorize_if(a.conv, a.c, c.v);
+    Halide::Stage u = a.conv.update();
+    if (c.v > 1) u.vectorize(a.c, c.v, TailStrategy::RoundUp);
+    u.reorder(a.c, a.x, kx, ky, a.y, a.n).unroll(a.x).unroll(kx);
+    if (unrolls_whole_window(s)) u.unroll(ky);
+}
+
 void apply_depthwise(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
     if (s.layout == Layout::NCHW) {
-        schedule_depthwise_nchw(a, c);
+        if (c.pad == 3) schedule_depthwise_repacked(a, c);
+        else schedule_depthwise_nchw(a, c);
         return;
     }
     const RVar kx = a.r[0], ky = a.r[1];

@@ -90,12 +90,13 @@ TEST(Choice, DefaultsValidByConstruction) {
 // A layer's strategies (schedule.h strategy_defaults): the default first; NCHW conv, pointwise and
 // dwsep also the GEMM strategy the default did not take, with other fields, NCHW pointwise
 // with stride 1 and no padding the flattened plane, NCHW dwsep with stride 1 and 8-lane vectors
-// the repack (dw_pad=5, both stages as NHWC), conv and pointwise with fewer output channels than
+// the repack (dw_pad=5, both stages as NHWC), NCHW depthwise with multiplier 1 and 8-lane vectors
+// its repack (pad=3, the window as NHWC), conv and pointwise with fewer output channels than
 // the lanes the dot tile (dot=1); each point valid for the layer, reached by
 // --choice or a tuning record with its own text (parse_valid_choice), found by strategy_of; a text
 // no strategy takes names the default's error and each other strategy's.
 TEST(Choice, StrategiesEachValidAndReachable) {
-    int two = 0, planes = 0, repacks = 0, dots = 0;
+    int two = 0, planes = 0, repacks = 0, dw_repacks = 0, dots = 0;
     for (const char *target : {"x86_avx2", "x86_avx512", "arm64"}) {
         const ResolvedTarget t = resolve_target(target);
         for (LayerSpec s : random_layers(80, 5)) {
@@ -106,19 +107,26 @@ TEST(Choice, StrategiesEachValidAndReachable) {
                 ASSERT_FALSE(st.empty());
                 EXPECT_EQ(st[0], default_choice(sp, t.target, t.facts)) << to_text(sp);
                 const bool gemm = sp.kind != Kind::Depthwise && sp.algo != Algo::Winograd;
-                int repack = 0;
+                int repack = 0, dw_repack = 0;
                 for (const Choice &c : st) repack += c.dw_pad == 5;
+                for (const Choice &c : st) dw_repack += sp.kind == Kind::Depthwise && c.pad == 3;
                 repacks += repack;
+                dw_repacks += dw_repack;
                 if (repack) {
                     EXPECT_EQ(sp.kind, Kind::Dwsep);
                     EXPECT_EQ(sp.sw, 1);
+                }
+                if (dw_repack) {  // not the default (measured no better as a whole: depthwise.cpp)
+                    EXPECT_EQ(sp.layout, Layout::NCHW);
+                    EXPECT_EQ(sp.multiplier, 1);
+                    EXPECT_NE(st[0].pad, 3);
                 }
                 int dot = 0;
                 for (const Choice &c : st) dot += c.dot;
                 dots += dot;
                 EXPECT_LE(dot, 1) << to_text(sp);
                 if (dot) EXPECT_LT(sp.cout, t.facts.f32_lanes()) << to_text(sp);
-                const size_t expected = (l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) + repack : 1u) + dot;
+                const size_t expected = (l == Layout::NCHW && gemm ? 2u + flat_plane_eligible(sp) + repack : 1u) + dot + dw_repack;
                 EXPECT_EQ(st.size(), expected) << to_text(sp) << " " << target;
                 for (const Choice &c : st) {
                     EXPECT_NO_THROW(validate(c, c, sp)) << to_text(c) << " " << to_text(sp);
@@ -139,6 +147,7 @@ TEST(Choice, StrategiesEachValidAndReachable) {
     EXPECT_GT(two, 60);
     EXPECT_GT(planes, 5);
     EXPECT_GT(repacks, 5);
+    EXPECT_GT(dw_repacks, 5);
     EXPECT_GT(dots, 0);
     const ResolvedTarget t = resolve_target("x86_avx512");
     const LayerSpec s = specialize(parse_layer("kind=pointwise,c=48,h=13,w=13,cout=192,layout=nchw"), t).spec;
