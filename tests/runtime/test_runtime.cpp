@@ -889,6 +889,86 @@ TEST(Run, NoDeviceAndOutputLeftOnDevice) {
     convgen_params_free(p);
 }
 
+// The scratch allocator (runtime/src/scratch.c). A fake runtime's setters hand the test what
+// convgen_run installs; its own allocator stands for Halide's default (the original pointer kept
+// just before the block).
+convgen_halide_malloc g_scratch_malloc;
+convgen_halide_free g_scratch_free;
+std::atomic<int> g_set_malloc_calls{0}, g_default_frees{0};
+void *default_malloc(void *, size_t size) {
+    char *raw = static_cast<char *>(std::malloc(size + 128));
+    char *ptr = raw + 64;
+    std::memcpy(ptr - sizeof(void *), &raw, sizeof raw);
+    return ptr;
+}
+void default_free(void *, void *ptr) {
+    g_default_frees++;
+    void *raw;
+    std::memcpy(&raw, static_cast<char *>(ptr) - sizeof(void *), sizeof raw);
+    std::free(raw);
+}
+convgen_halide_malloc fake_set_malloc(convgen_halide_malloc m) {
+    g_set_malloc_calls++;
+    auto old = g_scratch_malloc ? g_scratch_malloc : default_malloc;
+    g_scratch_malloc = m;
+    return old;
+}
+convgen_halide_free fake_set_free(convgen_halide_free f) {
+    auto old = g_scratch_free ? g_scratch_free : default_free;
+    g_scratch_free = f;
+    return old;
+}
+void *g_block;  // what the last run's pipeline got for its 1 MiB intermediate
+int scratch_fn(void **) {
+    g_block = g_scratch_malloc(nullptr, 1 << 20);
+    if (!g_block) return -1;
+    std::memset(g_block, 1, 1 << 20);
+    volatile char edge = 0;  // Halide reads a little past both ends of a block
+    for (int i = 1; i <= 64; i++) edge = edge + static_cast<char *>(g_block)[-i] + static_cast<char *>(g_block)[(1 << 20) + i - 1];
+    g_scratch_free(nullptr, g_block);
+    return 0;
+}
+
+TEST(Run, ScratchBuffersAreReusedAcrossCalls) {
+    auto l = make_layer(CONVGEN_KIND_POINTWISE, 2, 3, 3, 2, 1, 1);
+    FakeKernel fk("pointwise_scratch", l, scratch_fn);
+    fk.k.set_custom_malloc = fake_set_malloc;
+    fk.k.set_custom_free = fake_set_free;
+    Tensor w = weight(CONVGEN_LAYOUT_OIHW, 2, 2, 1, 1), b = vec(2, 0.f);
+    Tensor x({1, 2, 3, 3}, CONVGEN_LAYOUT_NCHW), y({1, 2, 3, 3}, CONVGEN_LAYOUT_NCHW);
+    auto ts = named({{"weight", &w}, {"bias", &b}});
+    convgen_params *p = nullptr;
+    ASSERT_EQ(convgen_prepare_params(&fk.k, ts.data(), 2, 1e-5f, &p), CONVGEN_OK) << last_error();
+    // A block the runtime's own allocator gave out before the install goes back to it.
+    void *before = default_malloc(nullptr, 1 << 20);
+    ASSERT_EQ(convgen_run(&fk.k, p, &x.t, &y.t), CONVGEN_OK) << last_error();
+    void *first = g_block;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 64, 0u);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(convgen_run(&fk.k, p, &x.t, &y.t), CONVGEN_OK) << last_error();
+        EXPECT_EQ(g_block, first);  // the same block each call
+    }
+    EXPECT_EQ(g_set_malloc_calls, 1);  // installed once per runtime
+    const int frees = g_default_frees;
+    g_scratch_free(nullptr, before);
+    EXPECT_EQ(g_default_frees, frees + 1);
+    // A request of less than half a kept block gets a new one; small ones are aligned too.
+    void *small = g_scratch_malloc(nullptr, 100 << 10);
+    EXPECT_NE(small, first);
+    void *tiny = g_scratch_malloc(nullptr, 3);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(tiny) % 64, 0u);
+    g_scratch_free(nullptr, tiny);
+    g_scratch_free(nullptr, small);
+    // More blocks than the cache keeps: the oldest go back, and the rest on release.
+    std::vector<void *> many;
+    for (int i = 0; i < 40; i++) many.push_back(g_scratch_malloc(nullptr, size_t(64 + i) << 10));
+    for (void *m : many) g_scratch_free(nullptr, m);
+    convgen_release_scratch();
+    ASSERT_EQ(convgen_run(&fk.k, p, &x.t, &y.t), CONVGEN_OK) << last_error();
+    convgen_release_scratch();
+    convgen_params_free(p);
+}
+
 TEST(Run, ConcurrentRunsOnTwoThreads) {
     auto l = make_layer(CONVGEN_KIND_POINTWISE, 3, 5, 7, 4, 1, 1);
     FakeKernel fk("pointwise_concurrent", l, pointwise_fn);
