@@ -66,8 +66,6 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
     auto copy_to_host = reinterpret_cast<convgen_halide_buffer_fn>(dlsym(handle_, "halide_copy_to_host"));
     auto device_free = reinterpret_cast<convgen_halide_buffer_fn>(dlsym(handle_, "halide_device_free"));
     auto can_use = reinterpret_cast<int (*)(int, const uint64_t *)>(dlsym(handle_, "halide_can_use_target_features"));
-    auto set_malloc = reinterpret_cast<convgen_set_malloc_fn>(dlsym(handle_, "halide_set_custom_malloc"));
-    auto set_free = reinterpret_cast<convgen_set_free_fn>(dlsym(handle_, "halide_set_custom_free"));
 
     for (const auto &k : manifest_["kernels"]) {
         auto e = std::make_unique<Entry>();
@@ -115,8 +113,6 @@ LoadedBundle::LoadedBundle(const std::string &dir) {
         e->kernel.features = e->features.data();
         e->kernel.can_use_target_features = can_use;
         e->kernel.natural_vector_bits = target.natural_vector_size(Halide::Float(32)) * 32;
-        e->kernel.set_custom_malloc = set_malloc;
-        e->kernel.set_custom_free = set_free;
         if (k.contains("weight_transform")) {
             e->weight_transform = k["weight_transform"].get<std::vector<double>>();
             e->kernel.weight_transform = e->weight_transform.data();

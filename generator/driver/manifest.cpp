@@ -125,10 +125,7 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
       << "extern int halide_device_free(void *user_context, void *buffer);\n"
       << "/* The runtime's check of a feature bitmask against this CPU (cpuid, hwcaps):\n"
       << " * convgen_kernel_supported asks it about each kernel's <key>_features. */\n"
-      << "extern int halide_can_use_target_features(int count, const uint64_t *features);\n"
-      << "/* The runtime's allocator setters: convgen_run installs its scratch allocator with them. */\n"
-      << "extern convgen_halide_malloc halide_set_custom_malloc(convgen_halide_malloc user_malloc);\n"
-      << "extern convgen_halide_free halide_set_custom_free(convgen_halide_free user_free);\n\n";
+      << "extern int halide_can_use_target_features(int count, const uint64_t *features);\n\n";
     // A target's feature bitmask as halide_can_use_target_features takes it (Halide's Feature and
     // the runtime's halide_target_feature_t share their numbering), with the features' names.
     const int feature_words = int(target_feature_words(Halide::Target()).size());
@@ -188,8 +185,7 @@ std::string registry_source(const GenerateResult &r, const GenerateOptions &o) {
           << (k.target.target.has_feature(Halide::Target::CUDA) ? "&cuda_runtime" : "NULL") << ", "
           << (k.spec.algo == Algo::Winograd ? k.key + "_weight_transform" : std::string("NULL")) << ",\n"
           << "     " << feature_words << ", " << k.key << "_features, halide_can_use_target_features, "
-          << k.target.target.natural_vector_size(Halide::Float(32)) * 32
-          << ", halide_set_custom_malloc, halide_set_custom_free},\n";
+          << k.target.target.natural_vector_size(Halide::Float(32)) * 32 << "},\n";
     }
     c << "};\n\n"
       << "void convgen_register_" << o.bundle << "(void) {\n"

@@ -5,7 +5,6 @@
  *   registry.c  the kernel registry and check_kernel()
  *   params.c    weight packing and BatchNorm folding (convgen_prepare_params)
  *   run.c       tensor checks, halide_buffer_t setup, Halide error routing (convgen_run)
- *   scratch.c   the allocator of the kernels' intermediate buffers, reused across calls
  *   cuda.c      the CUDA driver, context and stream hooks, resident parameters, graphs
  */
 #ifndef CONVGEN_RUNTIME_INTERNAL_H
@@ -49,10 +48,6 @@ struct convgen_params {
     atomic_int on_device;             /* 1 once device[] holds the uploaded copies */
     uint64_t device[CONVGEN_MAX_ARGS]; /* CUdeviceptr per packed arg; 0 for input and output */
 };
-
-/* ---- scratch.c ---- */
-/* Makes a Halide runtime allocate through the scratch allocator (its setters; NULL: nothing). */
-void scratch_install(convgen_set_malloc_fn set_malloc, convgen_set_free_fn set_free);
 
 /* ---- cuda.c ---- */
 /* 1 when the target string has the "cuda" feature. */

@@ -8,9 +8,7 @@
  * Halide reports errors through a process-wide handler of the runtime the kernel was linked
  * with; we install ours once per runtime (per distinct set_error_handler function) and it
  * copies Halide's text into a thread-local buffer, so a failing run becomes CONVGEN_ERROR_KERNEL
- * with Halide's own message. The same install gives the runtime the scratch allocator
- * (scratch.c). A run touches no shared mutable state except that one-time install and the
- * allocator's cache.
+ * with Halide's own message. A run touches no shared mutable state except that one-time install.
  *
  * CUDA kernels whose registry entry has kernel->cuda (cuda.c sets up driver, context and hooks):
  * CUDA tensors and the resident parameters are wrapped into their halide_buffer_t as device
@@ -46,30 +44,26 @@ static void on_halide_error(void *user_context, const char *message) {
 }
 
 enum { MAX_RUNTIMES = 32 }; /* one Halide runtime per architecture: a handful at most */
-static _Atomic(void *) g_installed[MAX_RUNTIMES];
+static _Atomic(convgen_set_error_handler_fn) g_installed[MAX_RUNTIMES];
 static atomic_int g_installed_count;
 static pthread_mutex_t g_install_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int installed(void *runtime) {
+static int installed(convgen_set_error_handler_fn fn) {
     int n = atomic_load(&g_installed_count);
     for (int i = 0; i < n; i++)
-        if (atomic_load(&g_installed[i]) == runtime) return 1;
+        if (atomic_load(&g_installed[i]) == fn) return 1;
     return 0;
 }
 
-/* Our error handler and scratch allocator (scratch.c), once per Halide runtime, which its
- * halide_set_error_handler tells apart (else its halide_set_custom_malloc). Lock-free when
- * already done; the slot is published before the count, so readers see it whole. */
-static void install_runtime_hooks(const convgen_kernel *k) {
-    void *runtime = k->set_error_handler ? (void *)k->set_error_handler : (void *)k->set_custom_malloc;
-    if (runtime == NULL || installed(runtime)) return;
+/* Lock-free when already done; the slot is published before the count, so readers see it whole. */
+static void install_error_handler(convgen_set_error_handler_fn fn) {
+    if (fn == NULL || installed(fn)) return;
     pthread_mutex_lock(&g_install_lock);
-    if (!installed(runtime)) {
-        if (k->set_error_handler) k->set_error_handler(on_halide_error);
-        scratch_install(k->set_custom_malloc, k->set_custom_free);
+    if (!installed(fn)) {
+        fn(on_halide_error);
         int n = atomic_load(&g_installed_count);
         if (n < MAX_RUNTIMES) { /* when full we simply reinstall each run: harmless */
-            atomic_store(&g_installed[n], runtime);
+            atomic_store(&g_installed[n], fn);
             atomic_store(&g_installed_count, n + 1);
         }
     }
@@ -204,7 +198,7 @@ static convgen_status run(const convgen_kernel *kernel, const convgen_params *pa
     if ((st = check_activation(kernel, "input", input, &kernel->args[0], cuda)) != CONVGEN_OK) return st;
     if ((st = check_activation(kernel, "output", output, &kernel->args[last], cuda)) != CONVGEN_OK) return st;
 
-    install_runtime_hooks(kernel);
+    install_error_handler(kernel->set_error_handler);
     if (resident) {
         if ((st = cuda_prepare(kernel, WHO)) != CONVGEN_OK) return st;
         if ((st = cuda_upload_params(params, WHO)) != CONVGEN_OK) return st;

@@ -138,12 +138,6 @@ typedef struct convgen_arg_info {
 
 typedef void (*convgen_halide_error_handler)(void *user_context, const char *message);
 typedef convgen_halide_error_handler (*convgen_set_error_handler_fn)(convgen_halide_error_handler);
-/* Halide's allocator hooks (HalideRuntime.h: halide_malloc_t, halide_free_t and the setters
- * halide_set_custom_malloc / halide_set_custom_free, which return the function they replace). */
-typedef void *(*convgen_halide_malloc)(void *user_context, size_t size);
-typedef void (*convgen_halide_free)(void *user_context, void *ptr);
-typedef convgen_halide_malloc (*convgen_set_malloc_fn)(convgen_halide_malloc);
-typedef convgen_halide_free (*convgen_set_free_fn)(convgen_halide_free);
 /* halide_copy_to_host / halide_device_free of a Halide runtime; `buffer` is a halide_buffer_t *. */
 typedef int (*convgen_halide_buffer_fn)(void *user_context, void *buffer);
 
@@ -181,12 +175,6 @@ typedef struct convgen_kernel {
     const uint64_t *features;
     int (*can_use_target_features)(int count, const uint64_t *features);
     int natural_vector_bits;
-    /* Optional (NULL in older tables): halide_set_custom_malloc and halide_set_custom_free of the
-     * kernel's Halide runtime. convgen_run installs its scratch allocator with them, once per
-     * runtime: the buffers a kernel allocates at every call are then reused across calls instead
-     * of going back to the system (runtime/src/scratch.c). */
-    convgen_set_malloc_fn set_custom_malloc;
-    convgen_set_free_fn set_custom_free;
 } convgen_kernel;
 
 /* Halide's CUDA hooks (HalideRuntimeCuda.h; a CUcontext and a CUstream are void * here). */
@@ -258,13 +246,6 @@ void convgen_params_free(convgen_params *params);
  * CUDA kernel or driver call is CONVGEN_ERROR_KERNEL with the driver's error name. */
 convgen_status convgen_run(const convgen_kernel *kernel, const convgen_params *params,
                            const convgen_tensor *input, convgen_tensor *output);
-
-/* A kernel's intermediate buffers (padded or repacked inputs, blocks of a fused stage) come from
- * convgen's scratch allocator, which convgen_run installs into the kernel's Halide runtime: the
- * buffers freed at the end of a call are kept (at most 16 blocks and 256 MiB, the oldest given
- * back first) for the next calls, instead of going back to the system and being faulted in again
- * at every call. This gives every kept block back to the system (blocks in use stay valid). */
-void convgen_release_scratch(void);
 
 /* ---- CUDA ----
  * convgen loads the CUDA driver with dlopen at the first CUDA call (nothing links against CUDA)
