@@ -79,7 +79,8 @@ int pointwise_weight_block(const LayerSpec &s, const Choice &c);
 std::vector<Choice> model_alternatives(const LayerSpec &s, const TargetFacts &f, const Choice &d, int k);
 // The default point of each strategy of the kind (default first): NCHW conv, pointwise and dwsep
 // have two, the channel-vector tile and x-vectors (nchw_channel_tile picks the default), and
-// some layers more: the flattened plane, dwsep's repack, conv and pointwise's dot tile.
+// some layers more: the flattened plane, dwsep's repack, conv and pointwise's dot tile; NCHW
+// depthwise has its x-vectors (the default) and, with multiplier 1, the repack.
 std::vector<Choice> conv_strategies(const LayerSpec &s, const TargetFacts &f);
 std::vector<Choice> pointwise_strategies(const LayerSpec &s, const TargetFacts &f);
 std::vector<Choice> depthwise_strategies(const LayerSpec &s, const TargetFacts &f);
