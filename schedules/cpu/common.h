@@ -750,6 +750,20 @@ inline void schedule_window_accumulators(const LayerSpec &s, Func acc, Func f, c
     if (unrolls_whole_window(s)) u.unroll(ky);
 }
 
+// `acc` as channel-vector accumulators computed at loop `at` of `f`: channels innermost, v-lane
+// vectors of them, the tile's columns unrolled, and the update's window (kx, ky) outside the
+// tile, kx unrolled (ky too up to 5x5). dwsep's NHWC depthwise stage and NCHW depthwise's repack.
+inline void schedule_channel_window_accumulators(const LayerSpec &s, Func acc, Func f, const Var &at, int v,
+                                                 const RVar &kx, const RVar &ky, const Var &c, const Var &x,
+                                                 const Var &y, const Var &n) {
+    acc.compute_at(f, at).unroll(x);
+    vectorize_if(acc, c, v);
+    Halide::Stage u = acc.update();
+    if (v > 1) u.vectorize(c, v, TailStrategy::RoundUp);
+    u.reorder(c, x, kx, ky, y, n).unroll(x).unroll(kx);
+    if (unrolls_whole_window(s)) u.unroll(ky);
+}
+
 // Depthwise NCHW (a.conv, window a.r = (kx, ky)) into a.output (x, y, c, n). Loops, innermost
 // first:
 //   [xi: xw vectors of v pixels along x][yi: ty rows]   register tile, unrolled
@@ -848,8 +862,6 @@ inline int dwsep_rows_fitting(const LayerSpec &s, int bytes) {
 inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, int tx, bool parallel_rows, int tasks,
                                           int repack_block = 0) {
     const bool repacked = repack_block > 0;
-    const RVar kx = a.dw_r[0], ky = a.dw_r[1];
-    Halide::Stage du = a.dw_acc.update();
     Var dco("dco"), dci("dci"), dxo("dxo"), dxi("dxi");
     a.dw.compute_at(a.output, yb)
         .split(a.c, dco, dci, v, TailStrategy::ShiftInwards)
@@ -865,12 +877,8 @@ inline void schedule_dwsep_depthwise_nhwc(Algorithm &a, const Var &yb, int v, in
         if (parallel_rows) parallel_in_tasks(a.dw, a.y, a.spec.out_h(), tasks);
     }
     if (v > 1) a.dw.vectorize(dci);
-    a.dw_acc.compute_at(a.dw, repacked ? dxo : dco).unroll(a.x);
-    vectorize_if(a.dw_acc, a.c, v);
-    if (v > 1) du.vectorize(a.c, v, TailStrategy::RoundUp);
-    du.reorder(a.c, a.x, kx, ky, a.y, a.n).unroll(a.x);
-    du.unroll(kx);
-    if (unrolls_whole_window(a.spec)) du.unroll(ky);
+    schedule_channel_window_accumulators(a.spec, a.dw_acc, a.dw, repacked ? dxo : dco, v, a.dw_r[0], a.dw_r[1], a.c,
+                                         a.x, a.y, a.n);
 }
 
 // NCHW: stored x-innermost (the pointwise loads x-vectors of it), vectorized over x (v lanes),

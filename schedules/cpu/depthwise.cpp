@@ -139,7 +139,6 @@ std::vector<Choice> depthwise_strategies(const LayerSpec &s, const TargetFacts &
 //   conv:  at xo, [c: v lanes][x: tx columns] accumulators, the window unrolled outside them
 static void schedule_depthwise_repacked(Algorithm &a, const Choice &c) {
     const LayerSpec &s = a.spec;
-    const RVar kx = a.r[0], ky = a.r[1];
     Func out = a.output;
     Var co("co"), ci("ci"), xo("xo"), xi("xi"), yb("yb"), yr("yr"), t("t");
     out.split(a.c, co, ci, c.v, TailStrategy::ShiftInwards)
@@ -154,12 +153,7 @@ static void schedule_depthwise_repacked(Algorithm &a, const Choice &c) {
     if (s.n > 1) out.parallel(a.n);
     a.input.compute_at(out, t);
     transpose_input(a, c.in_v);
-    a.conv.compute_at(out, xo).unroll(a.x);
-    vectorize_if(a.conv, a.c, c.v);
-    Halide::Stage u = a.conv.update();
-    if (c.v > 1) u.vectorize(a.c, c.v, TailStrategy::RoundUp);
-    u.reorder(a.c, a.x, kx, ky, a.y, a.n).unroll(a.x).unroll(kx);
-    if (unrolls_whole_window(s)) u.unroll(ky);
+    schedule_channel_window_accumulators(s, a.conv, out, xo, c.v, a.r[0], a.r[1], a.c, a.x, a.y, a.n);
 }
 
 void apply_depthwise(Algorithm &a, const Choice &c) {
