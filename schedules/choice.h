@@ -47,7 +47,8 @@ struct Choice {
                       // into its stride phases (stride > 1); 5 each row block's input repacked
                       // channels innermost, both stages then as NHWC (dw_v channels, dw_tx columns)
     int in_v = 0;     // vector lanes of the padded-input copy (NCHW: along x; NHWC: channels)
-    int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not
+    int wcopy = 0;    // conv/pointwise: 1 a channel block's weights are copied contiguous first, 2 not;
+                      // depthwise (channel vectors): 1 copied once, each tap's channels padded by a vector
     int tasks = 0;    // CPU: the most tasks a parallel loop is cut into (runs of consecutive iterations)
     int plane = 0;    // NCHW pointwise, stride 1, no padding: 1 the tile runs over the flattened plane
                       // (xw vectors of pixels across rows, rows per block), stored through a copy

@@ -323,17 +323,34 @@ inline int gemm_products(const LayerSpec &s) {
 // Channel blocks of a channel-vector tile (v x cw channels each; the last one shifted).
 inline int channel_blocks(const LayerSpec &s, const Choice &c) { return (s.cout + c.v * c.cw - 1) / (c.v * c.cw); }
 
-// The most columns a channel-vector tile may broadcast from a channels-innermost input whose
-// pixels lie `pixel_bytes` apart. Each reduction step reads one float of each column's pixel, and
-// the next line-minus-one steps read the rest of those lines; where the pixel stride is a multiple
-// of the line, the tx lines fall into only sets / gcd(sets, lines per pixel) of the L1's sets, and
-// more columns than those sets hold (a way left for the weight stream) evict each other between
-// steps. Measured (Zen 4, 64 sets x 8 ways, NHWC 512 -> 112 on 29x29: a pixel is 32 lines, all
-// columns in 2 sets; cw = 1): tx 29 857 us, 15 448, 12 550, 8 484 (oneDNN 420).
-inline int l1_broadcast_columns(const TargetFacts &f, int64_t pixel_bytes) {
-    if (pixel_bytes % f.line_bytes != 0) return 1 << 20;  // consecutive pixels spread over the sets
-    const int64_t sets = f.l1_sets(), lines = pixel_bytes / f.line_bytes;
+// The lines the L1 holds of a series `stride_bytes` apart (each line of a tile's inputs, say, one
+// pixel or one tap further): where the stride is a multiple of the line, the lines fall into only
+// sets / gcd(sets, lines per stride) of the L1's sets, and more than those sets hold (a way left
+// for other streams) evict each other. A stride that is not a multiple of the line spreads them
+// over every set. Measured (Zen 4, 64 sets x 8 ways, NHWC pointwise 512 -> 112 on 29x29: a pixel
+// is 32 lines, all columns of a tile in 2 sets; cw = 1): tx 29 857 us, 15 448, 12 550, 8 484
+// (oneDNN 420).
+inline int l1_lines_at_stride(const TargetFacts &f, int64_t stride_bytes) {
+    if (stride_bytes % f.line_bytes != 0) return 1 << 20;
+    const int64_t sets = f.l1_sets(), lines = stride_bytes / f.line_bytes;
     return int(sets / std::gcd(sets, lines)) * std::max(1, f.l1_ways - 1);
+}
+
+// Depthwise windows over channel vectors (NHWC, NCHW's repack): whether the weights are read from
+// a copy whose rows of cout channels, one per tap, are padded by a vector (Choice::wcopy 1), or in
+// place (2). In place a channel vector's kh x kw taps lie cout floats apart, as do the input pixels
+// of the tile's window in NHWC (C floats, multiplier 1; the repack's input is a compact copy):
+// where the taps and those pixels outnumber the lines the L1 holds at that stride, every tap
+// misses. The copy costs kh x kw x cout floats per call. Measured (Zen 3, AVX2, 2 threads, NHWC,
+// fastest of 5 alternating runs, in place -> copy): 512 ch 7x7 on 33x33 925 -> 566 us, 512 ch
+// 3x3 on 14x14 40.1 -> 26.5, 1024 ch 3x3 on 7x7 48.7 -> 40.5, 128 ch 5x5 on 28x28 46.6 -> 39.9;
+// where the lines fit, 256 ch 3x3 on 28x28 (27 lines in 4 sets) 37.6 vs 37.4 and 32 ch 3x3 on
+// 112x112 63 vs 67; 504 channels (no common factor with the sets) 350 vs 345.
+inline int depthwise_weight_copy(const LayerSpec &s, const TargetFacts &f, int tx, int ty, bool strided_input) {
+    const int64_t rows = int64_t(ty - 1) * s.sh + (s.kh - 1) * s.dh + 1;
+    const int64_t cols = int64_t(tx - 1) * s.sw + (s.kw - 1) * s.dw + 1;
+    const int64_t lines = int64_t(s.kh) * s.kw + (strided_input && s.c == s.cout ? rows * cols : 0);
+    return lines > l1_lines_at_stride(f, int64_t(4) * s.cout) ? 1 : 2;
 }
 
 // The model's (cw, tx) tiles for v-lane channel vectors, cheapest first (ties: fewer channel
@@ -354,7 +371,7 @@ inline std::vector<std::pair<int, int>> ranked_nhwc_tiles(const LayerSpec &s, co
     // NHWC broadcasts from the input's pixels (dwsep: from its depthwise intermediate's, 1 apart);
     // NCHW ones read consecutive floats of one channel's row.
     const int64_t pixel_bytes = int64_t(s.kind == Kind::Dwsep ? 1 : s.sw) * s.c * 4;
-    const int columns = s.layout == Layout::NCHW ? W : std::min(W, l1_broadcast_columns(f, pixel_bytes));
+    const int columns = s.layout == Layout::NCHW ? W : std::min(W, l1_lines_at_stride(f, pixel_bytes));
     // Whole vectors only: a channel tile wider than cout would read outside the buffers.
     const int nvec = std::max(1, s.cout / v);
     const int max_cw = std::min(nvec, f.vector_registers >= 32 ? 4 : s.layout == Layout::NHWC ? 3 : 2);

@@ -74,6 +74,7 @@ static Choice repack_choice(const LayerSpec &s, const TargetFacts &f) {
     c.rows = even_row_blocks(s.out_h(), int(std::max<int64_t>(1, (fitting_in_rows - halo) / s.sh)));
     c.pad = 3;
     c.in_v = kRepackBlock;
+    c.wcopy = depthwise_weight_copy(s, f, c.tx, 1, false);
     return c;
 }
 
@@ -118,6 +119,7 @@ static Choice nhwc_choice(const LayerSpec &s, const TargetFacts &f) {
     } else {
         c.par = int(ParallelLoop::Rows);
     }
+    c.wcopy = depthwise_weight_copy(s, f, c.tx, c.ty, true);
     return c;
 }
 
@@ -130,6 +132,16 @@ std::vector<Choice> depthwise_strategies(const LayerSpec &s, const TargetFacts &
     std::vector<Choice> out{d};
     if (repack_eligible(s, f)) out.push_back(repack_choice(s, f));
     return out;
+}
+
+// wcopy=1: the weights copied once per call, each tap's row of channels padded by a vector
+// (depthwise_weight_copy).
+static void schedule_weight_copy(Algorithm &a, const Choice &c) {
+    if (c.wcopy != 1) return;
+    Func w = a.params[1].in();
+    const Var ch = w.args()[0];
+    w.compute_root().bound_storage(ch, a.spec.cout + c.v);
+    vectorize_if(w, ch, c.v);
 }
 
 // The repack (pad=3). Loops, innermost first:
@@ -154,6 +166,7 @@ static void schedule_depthwise_repacked(Algorithm &a, const Choice &c) {
     a.input.compute_at(out, t);
     transpose_input(a, c.in_v);
     schedule_channel_window_accumulators(s, a.conv, out, xo, c.v, a.r[0], a.r[1], a.c, a.x, a.y, a.n);
+    schedule_weight_copy(a, c);
 }
 
 void apply_depthwise(Algorithm &a, const Choice &c) {
@@ -194,6 +207,7 @@ void apply_depthwise(Algorithm &a, const Choice &c) {
     if (s.n > 1) out.parallel(a.n);
     u.unroll(kx);
     if (unrolls_whole_window(s)) u.unroll(ky);
+    schedule_weight_copy(a, c);
 }
 
 }  // namespace cpu
