@@ -336,26 +336,6 @@ inline int l1_lines_at_stride(const TargetFacts &f, int64_t stride_bytes) {
     return int(sets / std::gcd(sets, lines)) * std::max(1, f.l1_ways - 1);
 }
 
-// Depthwise windows over channel vectors (NHWC, NCHW's repack): whether the weights are read from
-// a copy whose rows of cout channels, one per tap, are padded by a vector (Choice::wcopy 1), or in
-// place (2). In place a channel vector's kh x kw taps lie cout floats apart, as do the input pixels
-// of the tile's window in NHWC (C floats, multiplier 1; the repack's input is a compact copy):
-// where the taps and those pixels outnumber the lines the L1 holds at that stride, every tap
-// misses. The copy costs kh x kw x cout floats per call. Measured (Zen 3, AVX2, 2 threads, NHWC,
-// fastest of 5 alternating runs, in place -> copy) with weight and input at the same offset in
-// their pages, as large allocations land (Halide::Runtime::Buffer): 512 ch 7x7 on 33x33 925 ->
-// 566 us, 512 ch 3x3 on 14x14 40.1 -> 26.5, 1024 ch 3x3 on 7x7 48.7 -> 40.5, 128 ch 5x5 on 28x28
-// 46.6 -> 39.9; where the lines fit, 256 ch 3x3 on 28x28 (27 lines in 4 sets) 37.6 vs 37.4 and 32
-// ch 3x3 on 112x112 63 vs 67; 504 channels (no common factor with the sets) 350 vs 345. In
-// convgen_bench, whose packed weights lie at another page offset than the input (taps and pixels
-// then in different sets), the copy neither gains nor loses: 24 random layers 0.99x geomean.
-inline int depthwise_weight_copy(const LayerSpec &s, const TargetFacts &f, int tx, int ty, bool strided_input) {
-    const int64_t rows = int64_t(ty - 1) * s.sh + (s.kh - 1) * s.dh + 1;
-    const int64_t cols = int64_t(tx - 1) * s.sw + (s.kw - 1) * s.dw + 1;
-    const int64_t lines = int64_t(s.kh) * s.kw + (strided_input && s.c == s.cout ? rows * cols : 0);
-    return lines > l1_lines_at_stride(f, int64_t(4) * s.cout) ? 1 : 2;
-}
-
 // The model's (cw, tx) tiles for v-lane channel vectors, cheapest first (ties: fewer channel
 // vectors, then fewer columns). In NCHW each channel's tx columns are stored as one vector
 // transposed out of the tile; with few products per output (under 4 v) that transpose is much of

@@ -74,7 +74,7 @@ static Choice repack_choice(const LayerSpec &s, const TargetFacts &f) {
     c.rows = even_row_blocks(s.out_h(), int(std::max<int64_t>(1, (fitting_in_rows - halo) / s.sh)));
     c.pad = 3;
     c.in_v = kRepackBlock;
-    c.wcopy = depthwise_weight_copy(s, f, c.tx, 1, false);
+    c.wcopy = 2;  // in place: schedule_weight_copy
     return c;
 }
 
@@ -119,7 +119,7 @@ static Choice nhwc_choice(const LayerSpec &s, const TargetFacts &f) {
     } else {
         c.par = int(ParallelLoop::Rows);
     }
-    c.wcopy = depthwise_weight_copy(s, f, c.tx, c.ty, true);
+    c.wcopy = 2;  // in place: schedule_weight_copy
     return c;
 }
 
@@ -134,8 +134,19 @@ std::vector<Choice> depthwise_strategies(const LayerSpec &s, const TargetFacts &
     return out;
 }
 
-// wcopy=1: the weights copied once per call, each tap's row of channels padded by a vector
-// (depthwise_weight_copy).
+// wcopy=1: the weights copied once per call (kh x kw x cout floats), each tap's row of channels
+// padded by a vector; 2 (the default): read in place. In HWC a channel vector's taps lie cout
+// floats apart, as do the NHWC input pixels of the tile's window: with 512 channels a pixel is 32
+// lines and all of them fall into 2 of the L1's 64 sets. The padded rows spread the taps over
+// every set. Whether that pays depends on where the weights lie against the input. Measured
+// (Zen 3, AVX2, 2 threads, fastest of 5-6 alternating runs, in place -> copy):
+//  - weights and input at the same page offset (a standalone harness, Halide::Runtime::Buffer):
+//    512 ch 7x7 on 33x33 NHWC 925 -> 566 us, 512 ch 3x3 on 14x14 40.1 -> 26.5, 1024 ch 3x3 on
+//    7x7 48.7 -> 40.5, 256 ch 7x7 on 19x19 171 -> 124;
+//  - weights packed by convgen_prepare_params, as every runtime user's are (convgen_bench): 24
+//    random NHWC depthwise layers at such strides 0.99x geomean in two A/Bs, 256 ch 7x7 on 19x19
+//    114 -> 144-157 us, 512 ch 7x7 on 33x33 630 -> 664.
+// So the copy is a strategy for `convgen tune`, which measures it in the runtime's placement.
 static void schedule_weight_copy(Algorithm &a, const Choice &c) {
     if (c.wcopy != 1) return;
     Func w = a.params[1].in();
