@@ -323,16 +323,16 @@ inline int gemm_products(const LayerSpec &s) {
 // Channel blocks of a channel-vector tile (v x cw channels each; the last one shifted).
 inline int channel_blocks(const LayerSpec &s, const Choice &c) { return (s.cout + c.v * c.cw - 1) / (c.v * c.cw); }
 
-// The lines the L1 holds of a series `stride_bytes` apart (each line of a tile's inputs, say, one
-// pixel or one tap further): where the stride is a multiple of the line, the lines fall into only
-// sets / gcd(sets, lines per stride) of the L1's sets, and more than those sets hold (a way left
-// for other streams) evict each other. A stride that is not a multiple of the line spreads them
-// over every set. Measured (Zen 4, 64 sets x 8 ways, NHWC pointwise 512 -> 112 on 29x29: a pixel
-// is 32 lines, all columns of a tile in 2 sets; cw = 1): tx 29 857 us, 15 448, 12 550, 8 484
-// (oneDNN 420).
-inline int l1_lines_at_stride(const TargetFacts &f, int64_t stride_bytes) {
-    if (stride_bytes % f.line_bytes != 0) return 1 << 20;
-    const int64_t sets = f.l1_sets(), lines = stride_bytes / f.line_bytes;
+// The most columns a channel-vector tile may broadcast from a channels-innermost input whose
+// pixels lie `pixel_bytes` apart. Each reduction step reads one float of each column's pixel, and
+// the next line-minus-one steps read the rest of those lines; where the pixel stride is a multiple
+// of the line, the tx lines fall into only sets / gcd(sets, lines per pixel) of the L1's sets, and
+// more columns than those sets hold (a way left for the weight stream) evict each other between
+// steps. Measured (Zen 4, 64 sets x 8 ways, NHWC 512 -> 112 on 29x29: a pixel is 32 lines, all
+// columns in 2 sets; cw = 1): tx 29 857 us, 15 448, 12 550, 8 484 (oneDNN 420).
+inline int l1_broadcast_columns(const TargetFacts &f, int64_t pixel_bytes) {
+    if (pixel_bytes % f.line_bytes != 0) return 1 << 20;  // consecutive pixels spread over the sets
+    const int64_t sets = f.l1_sets(), lines = pixel_bytes / f.line_bytes;
     return int(sets / std::gcd(sets, lines)) * std::max(1, f.l1_ways - 1);
 }
 
@@ -354,7 +354,7 @@ inline std::vector<std::pair<int, int>> ranked_nhwc_tiles(const LayerSpec &s, co
     // NHWC broadcasts from the input's pixels (dwsep: from its depthwise intermediate's, 1 apart);
     // NCHW ones read consecutive floats of one channel's row.
     const int64_t pixel_bytes = int64_t(s.kind == Kind::Dwsep ? 1 : s.sw) * s.c * 4;
-    const int columns = s.layout == Layout::NCHW ? W : std::min(W, l1_lines_at_stride(f, pixel_bytes));
+    const int columns = s.layout == Layout::NCHW ? W : std::min(W, l1_broadcast_columns(f, pixel_bytes));
     // Whole vectors only: a channel tile wider than cout would read outside the buffers.
     const int nvec = std::max(1, s.cout / v);
     const int max_cw = std::min(nvec, f.vector_registers >= 32 ? 4 : s.layout == Layout::NHWC ? 3 : 2);
